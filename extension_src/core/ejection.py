@@ -1,0 +1,32 @@
+"""How long a failed server stays out of the pool.
+
+The original design kept every failed server out for a fixed 5 minutes. We
+follow Envoy's outlier detection and Finagle's failure accrual instead: the
+first ejection is short and each consecutive failure doubles it, with jitter
+so that a fleet of installs does not come back in lockstep, capped at
+`failedResetMs`. A success resets the count (done by the pool).
+"""
+
+JITTER_FRACTION = 0.2   # the ejection is drawn from [d * 0.8, d * 1.0]
+
+
+def ejection_ms(consecutive_failures, base_ms, cap_ms, random_fn):
+    """Ejection time for the n-th consecutive failure (n >= 1).
+
+    d = min(cap_ms, base_ms * 2 ** (n - 1)), then jittered down by at most 20 %:
+    the result is in [0.8 d, d], so it never exceeds cap_ms. base_ms >= cap_ms
+    gives the original fixed window (jittered).
+    """
+    n = max(1, consecutive_failures)
+    d = base_ms
+    for _ in range(n - 1):
+        if d >= cap_ms:
+            break
+        d = d * 2
+    d = min(d, cap_ms)
+    return int(d * (1.0 - JITTER_FRACTION * random_fn()))
+
+
+def retry_after_ejection_ms(hint_ms, cap_ms):
+    """Ejection for a server that said Retry-After: exactly the hint, capped, no jitter."""
+    return max(0, min(hint_ms, cap_ms))

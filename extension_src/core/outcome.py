@@ -1,0 +1,167 @@
+"""What one answer from a key server means (CONTRACT.md §1).
+
+Expected failures are values, not exceptions: every attempt ends in an
+Outcome, and the pool and the failover loop decide from its kind.
+"""
+
+from core.compat import field, is_object, is_str
+from core.redact import clean_text
+from core.retry_after import retry_after_ms
+
+OK = 'ok'
+TIMEOUT = 'timeout'          # our AbortSignal timed out: the server may be hanging
+REFUSED = 'refused'          # fetch() threw: connection refused, reset or unreachable
+HTTP = 'http'                # non-2xx status
+RETRY_AFTER = 'retry_after'  # 429 / 503 with a usable Retry-After: cool down exactly that long
+INVALID = 'invalid'          # 2xx with a body that is not the contract's JSON
+UNHEALTHY = 'unhealthy'      # a health check said so
+OUTPACED = 'outpaced'        # a hedge answered first while this server stayed silent
+ABORTED = 'aborted'          # we cancelled it (user action over): not the server's fault
+REJECTED = 'rejected'        # donation: the server's verdict on the key (4xx); not a failure
+OFFLINE = 'offline'          # the browser is offline: nobody's fault but the network's
+
+SERVER_TEXT_MAX_CHARS = 300
+
+REASON_PHRASES = {
+    '400': 'Bad Request', '401': 'Unauthorized', '403': 'Forbidden', '404': 'Not Found',
+    '405': 'Method Not Allowed', '408': 'Request Timeout', '409': 'Conflict',
+    '410': 'Gone', '413': 'Content Too Large', '415': 'Unsupported Media Type',
+    '422': 'Unprocessable Content', '429': 'Too Many Requests',
+    '500': 'Internal Server Error', '501': 'Not Implemented', '502': 'Bad Gateway',
+    '503': 'Service Unavailable', '504': 'Gateway Timeout',
+}
+
+
+class Outcome:
+    """The result of one attempt: kind, a reason for logs and people, and data.
+
+    retry_after_ms is set only for RETRY_AFTER; key only for a good key answer.
+    """
+
+    def __init__(self, kind, reason, status=0, key=None, retry_after_ms=None, body=None):
+        self.kind = kind
+        self.reason = reason
+        self.status = status
+        self.key = key
+        self.retry_after_ms = retry_after_ms
+        self.body = body
+
+    def is_ok(self):
+        return self.kind == OK
+
+    def counts_against_server(self):
+        """Does this outcome say the server is unwell? (ABORTED, OFFLINE, REJECTED do not.)"""
+        return self.kind != OK and self.kind != ABORTED and self.kind != OFFLINE \
+            and self.kind != REJECTED
+
+    def to_obj(self):
+        return {'kind': self.kind, 'reason': self.reason, 'status': self.status,
+                'retryAfterMs': self.retry_after_ms}
+
+    def __repr__(self):
+        return 'Outcome(' + self.kind + ', ' + self.reason + ')'
+
+
+def http_reason(status):
+    """'HTTP 503 Service Unavailable'."""
+    phrase = REASON_PHRASES[str(status)] if str(status) in REASON_PHRASES else ''
+    text = 'HTTP ' + str(status)
+    return text + ' ' + phrase if len(phrase) > 0 else text
+
+
+def error_outcome(error_name, timeout_ms):
+    """The Outcome of a fetch() that threw, from the JS error's name.
+
+    TimeoutError: our own deadline; AbortError: cancelled by us (a lost hedge or
+    the end of the user action); anything else (TypeError 'Failed to fetch'):
+    the network refused us.
+    """
+    if error_name == 'TimeoutError':
+        return Outcome(TIMEOUT, 'timeout after ' + str(timeout_ms) + ' ms')
+    if error_name == 'AbortError':
+        return Outcome(ABORTED, 'cancelled')
+    return Outcome(REFUSED, 'connection refused')
+
+
+def _server_error_text(body):
+    """The error/details text of a server's JSON body, cleaned, or ''."""
+    parts = []
+    for name in ['error', 'message', 'details']:
+        value = field(body, name)
+        if is_str(value) and len(value.strip()) > 0:
+            parts.append(clean_text(value, SERVER_TEXT_MAX_CHARS))
+        if len(parts) == 2:
+            break
+    return ': '.join(parts)
+
+
+def _status_failure(status, body, retry_after_header, now_ms):
+    """The Outcome for a non-2xx answer (with Retry-After honoured on 429/503)."""
+    reason = http_reason(status)
+    if status == 429 or status == 503:
+        hint_ms = retry_after_ms(retry_after_header, now_ms)
+        if hint_ms != None:  # noqa: E711
+            return Outcome(RETRY_AFTER, reason + ', Retry-After ' + str(int(hint_ms / 1000)) + ' s',
+                           status, None, hint_ms, body)
+    detail = _server_error_text(body)
+    if len(detail) > 0:
+        reason = reason + ' (' + detail + ')'
+    return Outcome(HTTP, reason, status, None, None, body)
+
+
+def key_outcome(status, is_json, body, retry_after_header, now_ms):
+    """Classify a key answer: OK with the key, or why not.
+
+    body is the parsed JSON value when is_json, else ignored. Accepts
+    `geminiApiKey` (the deployed servers) or `apiKey` (other servers).
+    """
+    if status < 200 or status > 299:
+        return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
+    if not is_json:
+        return Outcome(INVALID, 'invalid JSON', status)
+    if not is_object(body):
+        return Outcome(INVALID, 'answer is not a JSON object', status)
+    key = field(body, 'geminiApiKey')
+    if key == None:  # noqa: E711
+        key = field(body, 'apiKey')
+    if key == None:  # noqa: E711
+        return Outcome(INVALID, 'no API key in the answer', status)
+    if not is_str(key):
+        return Outcome(INVALID, 'API key is not a string', status)
+    if len(key.strip()) == 0:
+        return Outcome(INVALID, 'empty API key', status)
+    return Outcome(OK, 'ok', status, key.strip())
+
+
+def health_outcome(status, is_json, body, retry_after_header, now_ms):
+    """Classify a health answer: 2xx and, where the JSON has one, status healthy/ok."""
+    if status < 200 or status > 299:
+        return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
+    reported = field(body, 'status') if is_json else None
+    if reported == None:  # noqa: E711
+        return Outcome(OK, 'healthy', status)
+    if is_str(reported) and (reported.lower() == 'healthy' or reported.lower() == 'ok'):
+        return Outcome(OK, 'healthy', status)
+    return Outcome(UNHEALTHY, 'reports status ' + clean_text(str(reported), 40), status)
+
+
+def donate_outcome(status, is_json, body, retry_after_header, now_ms):
+    """Classify a donation answer.
+
+    2xx: OK (reason = the server's message). 4xx other than 408/429: REJECTED,
+    the server's verdict on the key, shown to the person, no failover.
+    5xx, 408, 429, non-JSON: a server failure, try the next server.
+    """
+    if status >= 200 and status <= 299:
+        if not is_json:
+            return Outcome(INVALID, 'invalid JSON', status)
+        message = clean_text(field(body, 'message'), SERVER_TEXT_MAX_CHARS)
+        return Outcome(OK, message if len(message) > 0 else 'API key added', status)
+    if status >= 400 and status <= 499 and status != 408 and status != 429:
+        error = clean_text(field(body, 'error') if is_json else '', SERVER_TEXT_MAX_CHARS)
+        details = clean_text(field(body, 'details') if is_json else '', SERVER_TEXT_MAX_CHARS)
+        text = error if len(error) > 0 else http_reason(status)
+        if len(details) > 0:
+            text = text + ': ' + details
+        return Outcome(REJECTED, text, status, None, None, body)
+    return _status_failure(status, body if is_json else None, retry_after_header, now_ms)

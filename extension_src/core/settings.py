@@ -1,0 +1,200 @@
+"""Settings: chrome.storage.local `settings` over the build defaults (CONTRACT.md §3).
+
+Every field is checked on its own. A field of the wrong type or out of range
+is dropped with a warning and its default used: a bad setting never breaks
+the extension. The result is a fresh plain dict with every field present
+(hedgeDelayMs may be None: "derive it").
+"""
+
+from core.compat import field, is_int, is_list, is_object, is_str, keys_of
+
+MAX_SERVERS = 20
+MAX_URL_CHARS = 2048
+PROVIDER_KINDS = ['gemini', 'openai']
+
+# field -> (min, max) for the integer millisecond settings
+MS_RANGES = {
+    'keyTimeoutMs': [100, 120000],
+    'healthTimeoutMs': [100, 60000],
+    'failedResetMs': [1000, 86400000],
+    'allFailedBackoffMs': [0, 60000],
+    'keyCacheMs': [0, 86400000],
+    'ejectionBaseMs': [100, 86400000],
+    'probeIntervalMs': [500, 86400000],
+}
+OPTIONAL_MS_RANGES = {
+    'hedgeDelayMs': [0, 60000],
+}
+KNOWN_FIELDS = ['servers', 'endpoints', 'provider', 'hedgeDelayMs']
+
+
+def check_base_url(value):
+    """The normalized http(s) base URL (no trailing slash), or None if unusable."""
+    if not is_str(value):
+        return None
+    url = value.strip()
+    if len(url) == 0 or len(url) > MAX_URL_CHARS:
+        return None
+    lower = url.lower()
+    if lower.startswith('http://'):
+        rest = url[7:]
+    elif lower.startswith('https://'):
+        rest = url[8:]
+    else:
+        return None
+    for ch in url:
+        if ord(ch) <= 32 or ch == '"' or ch == '<' or ch == '>' or ch == '\\':
+            return None
+    host = rest.split('/')[0]
+    if len(host) == 0 or host.startswith(':') or host.endswith(':') or '@' in host:
+        return None
+    if '?' in rest or '#' in rest:
+        return None
+    while url.endswith('/'):
+        url = url[:len(url) - 1]
+    return url
+
+
+def check_servers(value):
+    """(servers, problem): a list of 1..20 distinct base URLs, or None and why not."""
+    if not is_list(value):
+        return [None, 'must be a list of http(s) URLs']
+    if len(value) < 1 or len(value) > MAX_SERVERS:
+        return [None, 'must hold 1 to ' + str(MAX_SERVERS) + ' servers, got ' + str(len(value))]
+    out = []
+    for item in value:
+        url = check_base_url(item)
+        if url == None:  # noqa: E711
+            return [None, 'not an http(s) URL: ' + str(item)[:80]]
+        if url not in out:
+            out.append(url)
+    return [out, None]
+
+
+def check_path(value):
+    """A normalized endpoint path ('/health'), or None."""
+    if not is_str(value):
+        return None
+    path = value.strip()
+    if len(path) == 0 or len(path) > 200 or not path.startswith('/'):
+        return None
+    for ch in path:
+        if ord(ch) <= 32 or ch == '?' or ch == '#':
+            return None
+    return path
+
+
+def _ms_problem(value, low, high):
+    if not is_int(value):
+        return 'must be an integer number of ms'
+    if value < low or value > high:
+        return 'must be between ' + str(low) + ' and ' + str(high) + ' ms'
+    return None
+
+
+def resolve_settings(defaults, stored):
+    """[settings, warnings]: the effective settings and one warning per ignored value.
+
+    defaults: the build defaults (every field); stored: whatever was in
+    chrome.storage.local `settings` (anything at all, including None).
+    """
+    warnings = []
+    out = {}
+    for name in keys_of(MS_RANGES):
+        out[name] = defaults[name]
+    out['servers'] = [s for s in defaults['servers']]
+    out['endpoints'] = {'health': defaults['endpoints']['health'],
+                        'key': defaults['endpoints']['key'],
+                        'donate': defaults['endpoints']['donate']}
+    dp = defaults['provider']
+    out['provider'] = {'kind': dp['kind'], 'baseUrl': dp['baseUrl'], 'model': dp['model'],
+                       'prompt': dp['prompt']}
+    out['hedgeDelayMs'] = field(defaults, 'hedgeDelayMs')
+
+    if stored == None:  # noqa: E711
+        return [out, warnings]
+    if not is_object(stored):
+        warnings.append('settings: must be an object; using the defaults')
+        return [out, warnings]
+
+    for name in keys_of(stored):
+        if name not in MS_RANGES and name not in KNOWN_FIELDS:
+            warnings.append('settings.' + name + ': unknown setting, ignored')
+
+    for name in keys_of(MS_RANGES):
+        value = field(stored, name)
+        if value == None:  # noqa: E711
+            continue
+        bounds = MS_RANGES[name]
+        problem = _ms_problem(value, bounds[0], bounds[1])
+        if problem == None:  # noqa: E711
+            out[name] = value
+        else:
+            warnings.append('settings.' + name + ': ' + problem + '; ignored')
+
+    hedge = field(stored, 'hedgeDelayMs')
+    if hedge != None:  # noqa: E711
+        bounds = OPTIONAL_MS_RANGES['hedgeDelayMs']
+        problem = _ms_problem(hedge, bounds[0], bounds[1])
+        if problem == None:  # noqa: E711
+            out['hedgeDelayMs'] = hedge
+        else:
+            warnings.append('settings.hedgeDelayMs: ' + problem + '; ignored')
+
+    servers = field(stored, 'servers')
+    if servers != None:  # noqa: E711
+        checked = check_servers(servers)
+        if checked[0] == None:  # noqa: E711
+            warnings.append('settings.servers: ' + checked[1] + '; ignored')
+        else:
+            out['servers'] = checked[0]
+
+    endpoints = field(stored, 'endpoints')
+    if endpoints != None:  # noqa: E711
+        if not is_object(endpoints):
+            warnings.append('settings.endpoints: must be an object; ignored')
+        else:
+            for name in ['health', 'key', 'donate']:
+                value = field(endpoints, name)
+                if value == None:  # noqa: E711
+                    continue
+                path = check_path(value)
+                if path == None:  # noqa: E711
+                    warnings.append('settings.endpoints.' + name + ': must be a path like /'
+                                    + name + '; ignored')
+                else:
+                    out['endpoints'][name] = path
+
+    provider = field(stored, 'provider')
+    if provider != None:  # noqa: E711
+        if not is_object(provider):
+            warnings.append('settings.provider: must be an object; ignored')
+        else:
+            _merge_provider(out['provider'], provider, warnings)
+    return [out, warnings]
+
+
+def _merge_provider(target, provider, warnings):
+    kind = field(provider, 'kind')
+    if kind != None:  # noqa: E711
+        if is_str(kind) and kind in PROVIDER_KINDS:
+            target['kind'] = kind
+        else:
+            warnings.append('settings.provider.kind: must be "gemini" or "openai"; ignored')
+    base = field(provider, 'baseUrl')
+    if base != None:  # noqa: E711
+        url = check_base_url(base)
+        if url == None:  # noqa: E711
+            warnings.append('settings.provider.baseUrl: not an http(s) URL; ignored')
+        else:
+            target['baseUrl'] = url
+    for name in ['model', 'prompt']:
+        value = field(provider, name)
+        if value == None:  # noqa: E711
+            continue
+        limit = 200 if name == 'model' else 4000
+        if is_str(value) and len(value.strip()) > 0 and len(value) <= limit:
+            target[name] = value.strip()
+        else:
+            warnings.append('settings.provider.' + name + ': must be a non-empty text of at most '
+                            + str(limit) + ' characters; ignored')

@@ -1,0 +1,117 @@
+"""Runs the shared test vectors (tests/vectors/*.json) through the pure core.
+
+The same file runs in CPython (tests/unit/test_vectors.py) and, transpiled by
+Transcrypt, in node (tests/unit/test_parity.py): both must give the expected
+results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
+"""
+
+from core import donation, ejection, failover, hedge, outcome, pool, provider, redact, \
+    retry_after, settings
+
+
+def fixed_random(values):
+    """A random_fn that returns values in turn (then the last one forever)."""
+    state = {'i': 0}
+
+    def next_value():
+        i = state['i']
+        state['i'] = i + 1
+        return values[min(i, len(values) - 1)]
+    return next_value
+
+
+def outcome_obj(o):
+    return {'kind': o.kind, 'reason': o.reason, 'status': o.status,
+            'retryAfterMs': o.retry_after_ms, 'key': o.key}
+
+
+def run_pool(case):
+    p = pool.Pool(case['servers'], case['ledger'] if 'ledger' in case else None)
+    results = []
+    for op in case['ops']:
+        verb = op[0]
+        if verb == 'pick':
+            results.append(p.pick(op[1], fixed_random([op[2]]), op[3] if len(op) > 3 else []))
+        elif verb == 'fail':
+            o = outcome.Outcome(op[3], op[4], 0, None, op[5])
+            results.append(p.mark_failed(op[1], op[2], o, op[6], op[7], fixed_random([op[8]])))
+        elif verb == 'ok':
+            p.mark_ok(op[1], op[2], op[3])
+            results.append(None)
+        elif verb == 'state':
+            results.append(p.state(op[1], op[2]))
+        elif verb == 'reset':
+            p.reset_round(op[1])
+            results.append(None)
+        elif verb == 'release':
+            p.release(op[1], op[2])
+            results.append(None)
+        elif verb == 'rows':
+            results.append(p.status_rows(op[1]))
+        elif verb == 'candidates':
+            results.append(p.candidates(op[1], op[2]))
+        elif verb == 'due':
+            results.append(p.due_for_probe(op[1]))
+        elif verb == 'next_retry':
+            results.append(p.next_retry_at_ms(op[1]))
+        elif verb == 'ledger':
+            p = pool.Pool(case['servers'], p.to_obj())
+            results.append(p.to_obj())
+        else:
+            results.append('unknown op ' + verb)
+    return results
+
+
+def run_case(case):
+    fn = case['fn']
+    a = case['args']
+    if fn == 'mask_key':
+        return redact.mask_key(a[0])
+    if fn == 'redact':
+        return redact.redact(a[0], a[1])
+    if fn == 'clean_text':
+        return redact.clean_text(a[0], a[1])
+    if fn == 'retry_after_ms':
+        return retry_after.retry_after_ms(a[0], a[1])
+    if fn == 'parse_http_date_ms':
+        return retry_after.parse_http_date_ms(a[0])
+    if fn == 'ejection_ms':
+        return ejection.ejection_ms(a[0], a[1], a[2], fixed_random([a[3]]))
+    if fn == 'hedge_delay_ms':
+        return hedge.hedge_delay_ms(a[0], a[1])
+    if fn == 'check_base_url':
+        return settings.check_base_url(a[0])
+    if fn == 'resolve_settings':
+        return settings.resolve_settings(a[0], a[1])
+    if fn == 'key_outcome':
+        return outcome_obj(outcome.key_outcome(a[0], a[1], a[2], a[3], a[4]))
+    if fn == 'health_outcome':
+        return outcome_obj(outcome.health_outcome(a[0], a[1], a[2], a[3], a[4]))
+    if fn == 'donate_outcome':
+        return outcome_obj(outcome.donate_outcome(a[0], a[1], a[2], a[3], a[4]))
+    if fn == 'error_outcome':
+        return outcome_obj(outcome.error_outcome(a[0], a[1]))
+    if fn == 'check_key_input':
+        return donation.check_key_input(a[0])
+    if fn == 'check_donor_input':
+        return donation.check_donor_input(a[0])
+    if fn == 'failure_kind':
+        return provider.failure_kind(a[0], a[1])
+    if fn == 'failure_text':
+        return provider.failure_text(a[0], a[1], a[2])
+    if fn == 'answer_text':
+        return provider.answer_text(a[0], a[1])
+    if fn == 'request_spec':
+        return provider.request_spec(a[0], a[1], a[2], a[3], a[4])
+    if fn == 'no_key_message':
+        failures = [[f[0], outcome.Outcome(f[1], 'x')] for f in a[0]]
+        return failover.no_key_message(failures, a[1])
+    if fn == 'worst_case_ms':
+        return failover.worst_case_ms(a[0], a[1], a[2])
+    if fn == 'pool':
+        return run_pool(case)
+    return 'unknown fn ' + fn
+
+
+def run_all(cases):
+    return [run_case(c) for c in cases]
