@@ -23,3 +23,4 @@ def error_text(message):
 def status_obj(text, level, at_ms):
     """The `status` record of chrome.storage.session."""
     return {'text': text, 'level': level, 'at': at_ms}
+CAPTURING = '📸 Capturing the visible tab...'

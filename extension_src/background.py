@@ -1,0 +1,72 @@
+"""Keypool's service worker: listeners only, registered at the top level.
+
+Chrome stops an idle worker after ~30 s; nothing here keeps state in
+globals that must outlive it (see glue/store.py).
+"""
+import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
+from glue import log
+from glue.analyze import analyze, analyze_tab, show_on_page, with_badge
+from glue.config import load_settings
+from glue.health import PROBE_ALARM, on_probe_alarm, schedule_probe_alarm
+from glue.messages import on_message
+
+MENU_ID = 'analyze-image'
+COMMAND_ANALYZE_TAB = 'analyze-tab'
+
+
+def create_menu():
+    async def run():
+        await chrome.contextMenus.removeAll()
+        chrome.contextMenus.create({'id': MENU_ID, 'title': 'Analyze image with Keypool',
+                                    'contexts': ['image']})
+    run().catch(lambda e: log.error('context menu', e))
+
+
+def on_installed(details):
+    create_menu()
+    log.info('installed (' + details.reason + ')')
+
+
+def on_startup():
+    async def run():
+        await schedule_probe_alarm(await load_settings())
+    run().catch(lambda e: log.error('startup', e))
+
+
+def on_menu_click(info, tab):
+    if info.menuItemId != MENU_ID:
+        return None
+    tab_id = tab.id if tab != None else None  # noqa: E711
+
+    async def run():
+        answer = await with_badge(analyze(info.srcUrl, None))
+        await show_on_page(tab_id, answer)
+    run().catch(lambda e: log.error('context menu analysis', e))
+    return None
+
+
+def on_command(command, tab):
+    if command != COMMAND_ANALYZE_TAB:
+        return None
+    tab_id = tab.id if tab != None else None  # noqa: E711
+    window_id = tab.windowId if tab != None else None  # noqa: E711
+
+    async def run():
+        answer = await with_badge(analyze_tab(window_id))
+        await show_on_page(tab_id, answer)
+    run().catch(lambda e: log.error('shortcut analysis', e))
+    return None
+
+
+def on_alarm(alarm):
+    if alarm.js_name == PROBE_ALARM:
+        on_probe_alarm().catch(lambda e: log.error('probe alarm', e))
+
+
+chrome.runtime.onInstalled.addListener(on_installed)
+chrome.runtime.onStartup.addListener(on_startup)
+chrome.runtime.onMessage.addListener(on_message)
+chrome.contextMenus.onClicked.addListener(on_menu_click)
+chrome.commands.onCommand.addListener(on_command)
+chrome.alarms.onAlarm.addListener(on_alarm)
+log.info('service worker started')

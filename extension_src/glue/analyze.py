@@ -1,0 +1,223 @@
+"""Image analysis: a key from the pool, the image, the provider (CONTRACT.md §2, §4).
+
+Triggers: analyzeImage (popup URL field, context menu), analyzeTab (popup
+button, Ctrl+Shift+Y). A refused or exhausted key is dropped and one other
+key is tried. The outcome goes to chrome.storage.session `lastAnalysis`, the
+status line, the toolbar badge and, where no popup is open, a panel on the
+page.
+"""
+
+from core import provider as pv
+from core import status as st
+from core.redact import mask_key, redact
+from glue import log
+from glue.config import load_settings
+from glue.keyfetch import drop_cached_key, get_api_key
+from glue.net import request
+from glue.status import set_status
+from glue.store import LAST_ANALYSIS, SESSION, set_item
+from pagepanel import showKeypoolPanel
+
+MAX_IMAGE_BYTES = 15 * 1024 * 1024
+IMAGE_TIMEOUT_MS = 15000
+PROVIDER_TIMEOUT_MS = 60000
+TAB = 'tab'
+
+
+class AnalysisError(Exception):
+    """A failure with a message meant for the person."""
+
+    def __init__(self, message):
+        Exception.__init__(self, message)
+        self.message = message
+
+
+def _bytes_to_base64(buffer):
+    data = __new__(Uint8Array(buffer))
+    chunks = []
+    step = 32768
+    i = 0
+    while i < data.length:
+        chunks.append(String.fromCharCode.apply(None, data.subarray(i, i + step)))
+        i += step
+    return btoa(''.join(chunks))
+
+
+def _parse_data_url(url):
+    """{mime, data} of a base64 data: URL, else None."""
+    comma = url.find(',')
+    if comma < 0:
+        return None
+    meta = url[5:comma]
+    payload = url[comma + 1:]
+    parts = meta.split(';')
+    mime = parts[0] if len(parts[0]) > 0 else 'image/png'
+    if 'base64' in parts:
+        return {'mime': mime, 'data': payload}
+    utf8 = __new__(TextEncoder()).encode(decodeURIComponent(payload))
+    return {'mime': mime, 'data': _bytes_to_base64(utf8.buffer)}
+
+
+async def _origin_permitted(url):
+    origin = __new__(URL(url)).origin + '/*'
+    return await chrome.permissions.contains({'origins': [origin]})
+
+
+async def load_image(image_url):
+    """{mime, data (base64)} of an image URL, or raise AnalysisError saying what to do."""
+    if image_url.startswith('data:'):
+        parsed = _parse_data_url(image_url)
+        if parsed == None or not parsed['mime'].startswith('image/'):  # noqa: E711
+            raise AnalysisError('That data: URL is not an image.')
+        return parsed
+    if not (image_url.startswith('http://') or image_url.startswith('https://')):
+        raise AnalysisError('Keypool can analyze http(s) and data: image URLs only.')
+    if not await _origin_permitted(image_url):
+        raise AnalysisError('Keypool has no permission to read images from '
+                            + __new__(URL(image_url)).host + '. Allow it from the popup, '
+                            'or use "Analyze this tab" instead.')
+    try:
+        resp = await fetch(image_url, {'signal': AbortSignal.timeout(IMAGE_TIMEOUT_MS),
+                                       'credentials': 'omit'})
+    except Exception as e:
+        raise AnalysisError('Could not download the image (' + str(e.js_name) + '). '
+                            'Try "Analyze this tab" instead.')
+    if not resp.ok:
+        raise AnalysisError('Could not download the image: HTTP ' + str(resp.status) + '.')
+    blob = await resp.blob()
+    mime = blob.type if len(blob.type) > 0 else 'image/png'
+    if not mime.startswith('image/'):
+        raise AnalysisError('That address is not an image (it is ' + mime[:60] + ').')
+    if blob.size > MAX_IMAGE_BYTES:
+        raise AnalysisError('That image is too large to analyze (over 15 MB).')
+    return {'mime': mime, 'data': _bytes_to_base64(await blob.arrayBuffer())}
+
+
+async def _call_provider(settings, api_key, image, image_url):
+    """[text, None] or [None, {kind, message}] for one provider call."""
+    provider = settings['provider']
+    spec = pv.request_spec(provider, api_key, image['mime'], image['data'],
+                           image_url if image_url != TAB else None)
+    res = await request(spec['url'], 'POST', spec['headers'], JSON.stringify(spec['body']),
+                        PROVIDER_TIMEOUT_MS, None)
+    if res['errorName'] != None:  # noqa: E711
+        what = 'did not answer in time' if res['errorName'] == 'TimeoutError' \
+            else 'could not be reached'
+        return [None, {'kind': pv.FAILED, 'message': 'The AI provider ' + what + '.'}]
+    if res['status'] < 200 or res['status'] > 299:
+        body = res['body'] if res['isJson'] else None
+        return [None, {'kind': pv.failure_kind(res['status'], body),
+                       'message': pv.failure_text(res['status'], body, api_key)}]
+    text = pv.answer_text(provider['kind'], res['body']) if res['isJson'] else None
+    if text == None:  # noqa: E711
+        return [None, {'kind': pv.FAILED, 'message': 'The AI provider gave no text for this image.'}]
+    return [redact(text, api_key), None]
+
+
+async def analyze(image_url, image):
+    """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error."""
+    settings = await load_settings()
+    try:
+        if image == None:  # noqa: E711
+            image = await load_image(image_url)
+        key_answer = await get_api_key()
+        if not key_answer['ok']:
+            raise AnalysisError(key_answer['error'])
+        for attempt in range(2):
+            await set_status(st.ANALYZING, st.INFO)
+            result = await _call_provider(settings, key_answer['apiKey'], image, image_url)
+            if result[1] == None:  # noqa: E711
+                return await _finish_ok(image_url, result[0], key_answer['server'])
+            failure = result[1]
+            if attempt == 0 and (failure['kind'] == pv.BAD_KEY or failure['kind'] == pv.EXHAUSTED):
+                log.warn('provider refused key ' + mask_key(key_answer['apiKey']) + ' ('
+                         + failure['kind'] + '); getting another')
+                await drop_cached_key(key_answer['apiKey'])
+                await set_status(st.NEW_KEY, st.INFO)
+                key_answer = await get_api_key(False)
+                if not key_answer['ok']:
+                    raise AnalysisError(key_answer['error'])
+                continue
+            raise AnalysisError(failure['message'])
+    except AnalysisError as e:
+        return await _finish_error(image_url, e.message)
+    except Exception as e:
+        log.error('analysis failed unexpectedly', e)
+        return await _finish_error(image_url, 'Something went wrong while analyzing the image.')
+    return await _finish_error(image_url, 'The AI provider refused the API keys it was given.')
+
+
+async def _finish_ok(image_url, text, server):
+    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': image_url, 'text': text, 'server': server,
+                                           'at': Date.now()})
+    await set_status(st.ANALYSIS_DONE, st.SUCCESS)
+    return {'ok': True, 'text': text, 'server': server}
+
+
+async def _finish_error(image_url, message):
+    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': image_url, 'error': message,
+                                           'at': Date.now()})
+    await set_status(st.error_text(message), st.ERROR)
+    return {'ok': False, 'error': message}
+
+
+async def capture_tab(window_id):
+    """{mime, data} of a PNG of the visible part of the active tab, or raise AnalysisError."""
+    try:
+        if window_id != None:  # noqa: E711
+            data_url = await chrome.tabs.captureVisibleTab(window_id, {'format': 'png'})
+        else:
+            data_url = await chrome.tabs.captureVisibleTab({'format': 'png'})
+    except Exception as e:
+        log.warn('captureVisibleTab failed: ' + str(e.message))
+        raise AnalysisError('Keypool could not take a picture of this tab (Chrome allows it on '
+                            'normal web pages, after you click the toolbar button or press '
+                            'Ctrl+Shift+Y).')
+    return _parse_data_url(data_url)
+
+
+async def analyze_tab(window_id):
+    try:
+        await set_status(st.CAPTURING, st.INFO)
+        image = await capture_tab(window_id)
+    except AnalysisError as e:
+        return await _finish_error(TAB, e.message)
+    return await analyze(TAB, image)
+
+
+# --- the badge and the on-page panel, for triggers without a popup ---------
+
+async def set_badge(state):
+    """'work', 'ok', 'error' or '' (clear)."""
+    texts = {'work': '…', 'ok': '✓', 'error': '!', '': ''}
+    colors = {'work': '#0969da', 'ok': '#1a7f37', 'error': '#cf222e', '': '#0969da'}
+    try:
+        await chrome.action.setBadgeBackgroundColor({'color': colors[state]})
+        await chrome.action.setBadgeText({'text': texts[state]})
+    except Exception as e:
+        log.warn('badge: ' + str(e))
+
+
+async def with_badge(job):
+    """Run an analysis promise with the badge showing work, then the outcome."""
+    await set_badge('work')
+    answer = await job
+    await set_badge('ok' if answer['ok'] else 'error')
+    setTimeout(lambda: set_badge(''), 8000)
+    return answer
+
+
+async def show_on_page(tab_id, answer):
+    """Put the outcome on the page (the popup is closed). Best effort: some pages forbid it."""
+    if tab_id == None or tab_id < 0:  # noqa: E711
+        return None
+    if answer['ok']:
+        args = ['Keypool', answer['text'], 'success']
+    else:
+        args = ['Keypool could not analyze this', answer['error'], 'error']
+    try:
+        await chrome.scripting.executeScript({'target': {'tabId': tab_id},
+                                              'func': showKeypoolPanel, 'args': args})
+    except Exception as e:
+        log.warn('could not show the result on the page: ' + str(e.message))
+    return None

@@ -1,0 +1,38 @@
+"""The effective settings: chrome.storage.local `settings` over the build defaults.
+
+Read on every request, so a change applies to the next one without a reload.
+A bad field is ignored with one console warning (repeated only when it changes).
+"""
+
+import build_config
+from core.settings import resolve_settings
+from glue import log
+from glue.store import LOCAL, SETTINGS, TEST_CONFIG, get_item
+
+_warned = {'text': ''}
+
+
+async def load_settings():
+    stored = await get_item(LOCAL, SETTINGS, None)
+    resolved = resolve_settings(build_config.DEFAULTS, stored)
+    warnings = resolved[1]
+    joined = '\n'.join(warnings)
+    if joined != _warned['text']:
+        _warned['text'] = joined
+        for text in warnings:
+            log.warn(text)
+    return resolved[0]
+
+
+async def settings_report():
+    """[settings, warnings] for the options page."""
+    stored = await get_item(LOCAL, SETTINGS, None)
+    return resolve_settings(build_config.DEFAULTS, stored)
+
+
+async def is_offline():
+    """Is the browser offline? (testConfig.offline lets e2e tests say so.)"""
+    test_config = await get_item(LOCAL, TEST_CONFIG, None)
+    if test_config != None and test_config['offline'] == True:  # noqa: E711, E712
+        return True
+    return navigator.onLine == False  # noqa: E712

@@ -1,0 +1,130 @@
+"""Health checks and the background probes that bring failed servers back.
+
+A failed server is not put back by a person's request waiting on it: when
+its ejection ends it goes on probation, and a probe (GET {base}/health)
+decides. Probes run from a chrome.alarms alarm (it survives the service
+worker) and, without waiting, whenever a request sees a server on probation.
+"""
+
+from core import outcome as oc
+from core.pool import FAILED
+from glue import log
+from glue.config import load_settings
+from glue.ledger import read_pool, update_pool
+from glue.net import request
+
+PROBE_ALARM = 'keypool-probe'
+
+_probing = {}   # url -> True while a probe is running in this worker
+
+
+async def check_health(url, settings, cancel_signal):
+    """The Outcome of GET {url}{endpoints.health} within healthTimeoutMs."""
+    timeout_ms = settings['healthTimeoutMs']
+    res = await request(url + settings['endpoints']['health'], 'GET', None, None, timeout_ms,
+                        cancel_signal)
+    if res['errorName'] != None:  # noqa: E711
+        return oc.error_outcome(res['errorName'], timeout_ms)
+    return oc.health_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
+                             Date.now())
+
+
+def _log_failure(pool, url, outcome, eject_ms):
+    n = len(pool.servers)
+    log.contract_line('❌ Server ' + url + ' failed: ' + outcome.reason)
+    log.contract_line('Marked server as failed: ' + url + '. Failed servers: '
+                      + str(pool.failed_count(Date.now())) + '/' + str(n))
+    log.info('ejected ' + url + ' for ' + str(eject_ms) + ' ms')
+
+
+def mark_failed(settings, url, outcome):
+    """Eject url (growing, jittered, or exactly Retry-After) and log it."""
+    def mutate(pool):
+        if url not in pool.health:
+            return 0
+        eject_ms = pool.mark_failed(url, Date.now(), outcome, settings['ejectionBaseMs'],
+                                    settings['failedResetMs'], Math.random)
+        _log_failure(pool, url, outcome, eject_ms)
+        return eject_ms
+    return update_pool(settings, mutate)
+
+
+def mark_ok(settings, url, latency_ms):
+    def mutate(pool):
+        if url in pool.health:
+            pool.mark_ok(url, Date.now(), latency_ms)
+        return None
+    return update_pool(settings, mutate)
+
+
+async def probe(url, settings):
+    """Health-check one server and record the result; the Outcome."""
+    if _probing[url] == True:  # noqa: E712
+        return None
+    _probing[url] = True
+    try:
+        outcome = await check_health(url, settings, None)
+        if outcome.is_ok():
+            await mark_ok(settings, url, None)
+            log.info('probe: ' + url + ' is healthy again')
+        elif outcome.counts_against_server():
+            log.info('probe: ' + url + ' still failing: ' + outcome.reason)
+            await mark_failed(settings, url, outcome)
+        return outcome
+    finally:
+        del _probing[url]
+
+
+async def probe_due(settings):
+    """Probe every server on probation, in parallel; then plan the next alarm."""
+    pool = await read_pool(settings)
+    due = [u for u in pool.due_for_probe(Date.now()) if _probing[u] != True]  # noqa: E712
+    if len(due) > 0:
+        await Promise.all([probe(u, settings) for u in due])
+    await schedule_probe_alarm(settings)
+
+
+async def schedule_probe_alarm(settings):
+    """One alarm at the next ejection end (or probeIntervalMs while some are on probation).
+
+    Chrome clamps alarms to 30 s for packed extensions; a request that sees a
+    server on probation probes it at once anyway.
+    """
+    pool = await read_pool(settings)
+    now_ms = Date.now()
+    when_ms = pool.next_retry_at_ms(now_ms)
+    if len(pool.due_for_probe(now_ms)) > 0:
+        soon_ms = now_ms + settings['probeIntervalMs']
+        when_ms = soon_ms if when_ms == None else min(when_ms, soon_ms)  # noqa: E711
+    if when_ms == None:  # noqa: E711
+        await chrome.alarms.js_clear(PROBE_ALARM)
+        return None
+    await chrome.alarms.create(PROBE_ALARM, {'when': max(when_ms, now_ms + 50)})
+    return None
+
+
+async def on_probe_alarm():
+    settings = await load_settings()
+    await probe_due(settings)
+
+
+def start_background_probes(settings):
+    """Probe servers on probation without making anyone wait."""
+    probe_due(settings).catch(lambda e: log.error('probe failed', e))
+
+
+async def retry_server_now(url):
+    """A person asked to retry url now: probe it; the answer says how it went."""
+    settings = await load_settings()
+    pool = await read_pool(settings)
+    if url not in pool.health:
+        return {'ok': False, 'error': 'That server is not in the pool.'}
+    if pool.state(url, Date.now()) == FAILED:
+        await update_pool(settings, lambda p: p.release(url, Date.now()))
+    outcome = await probe(url, settings)
+    await schedule_probe_alarm(settings)
+    if outcome == None:  # noqa: E711
+        return {'ok': True, 'healthy': None, 'message': 'A check of this server is already running.'}
+    if outcome.is_ok():
+        return {'ok': True, 'healthy': True, 'message': 'The server answered: it is back in the pool.'}
+    return {'ok': True, 'healthy': False, 'message': 'Still failing: ' + outcome.reason}

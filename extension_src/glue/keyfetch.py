@@ -1,0 +1,193 @@
+"""Getting an API key from the pool: cache, single flight, hedged failover.
+
+The loop acts, core.failover.KeyRun and core.pool.Pool decide. One user
+action has one deadline and one AbortController: when the answer is given,
+every request still running for it is aborted.
+"""
+
+from core import outcome as oc
+from core import status as st
+from core.failover import OFFLINE_MESSAGE, KeyRun
+from core.hedge import hedge_delay_ms
+from core.redact import mask_key
+from glue import log
+from glue.config import is_offline, load_settings
+from glue.health import mark_failed, mark_ok, probe, schedule_probe_alarm, \
+    start_background_probes
+from glue.ledger import read_pool, update_pool
+from glue.net import request, sleep, timer
+from glue.status import set_status
+from glue.store import KEY_CACHE, SESSION, get_item, remove_item, set_item
+
+HEDGE_TICK = 'hedge'
+
+_in_flight = {'promise': None}
+
+
+async def cached_key(settings):
+    """{apiKey, server} from chrome.storage.session if still fresh, else None."""
+    if settings['keyCacheMs'] <= 0:
+        return None
+    cached = await get_item(SESSION, KEY_CACHE, None)
+    if cached == None:  # noqa: E711
+        return None
+    age_ms = Date.now() - cached['fetchedAt']
+    if age_ms < 0 or age_ms >= settings['keyCacheMs'] or cached['server'] not in settings['servers']:
+        await remove_item(SESSION, KEY_CACHE)
+        return None
+    return cached
+
+
+async def drop_cached_key(api_key):
+    """Forget the cached key (the provider refused it)."""
+    cached = await get_item(SESSION, KEY_CACHE, None)
+    if cached != None and (api_key == None or cached['apiKey'] == api_key):  # noqa: E711
+        await remove_item(SESSION, KEY_CACHE)
+
+
+async def get_api_key(use_cache=True):
+    """{ok, apiKey, server} or {ok: False, error}: CONTRACT.md §4 getApiKey.
+
+    Concurrent callers (popup, shortcut, context menu, analysis) share one
+    fetch; with keyCacheMs > 0 a fresh key is reused for that long.
+    """
+    settings = await load_settings()
+    if use_cache:
+        cached = await cached_key(settings)
+        if cached != None:  # noqa: E711
+            log.info('using cached API key ' + mask_key(cached['apiKey']) + ' from ' + cached['server'])
+            return {'ok': True, 'apiKey': cached['apiKey'], 'server': cached['server'],
+                    'cached': True}
+    if _in_flight['promise'] != None:  # noqa: E711
+        log.info('joining the key fetch already under way')
+        return await _in_flight['promise']
+    job = _fetch_and_cache(settings)
+    _in_flight['promise'] = job
+    try:
+        return await job
+    finally:
+        if _in_flight['promise'] == job:
+            _in_flight['promise'] = None
+
+
+async def _fetch_and_cache(settings):
+    answer = await fetch_key_from_pool(settings)
+    if answer['ok'] and settings['keyCacheMs'] > 0:
+        await set_item(SESSION, KEY_CACHE, {'apiKey': answer['apiKey'], 'server': answer['server'],
+                                            'fetchedAt': Date.now()})
+    return answer
+
+
+async def _attempt(url, settings, timeout_ms, signal):
+    """One key request; resolves (never rejects) to {url, outcome, startedMs, latencyMs}."""
+    started_ms = Date.now()
+    res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms, signal)
+    if res['errorName'] != None:  # noqa: E711
+        outcome = oc.error_outcome(res['errorName'], timeout_ms)
+    else:
+        outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
+                                 Date.now())
+    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs']}
+
+
+async def fetch_key_from_pool(settings):
+    """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}."""
+    servers = settings['servers']
+    n = len(servers)
+    log.contract_line('🔄 Starting API key fetch with server failover...')
+    await set_status(st.GETTING_KEY, st.INFO)
+    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'])
+    action = __new__(AbortController())
+    attempts = []          # [{url, promise, startedMs}] in flight
+    last_start = {'ms': 0}
+    pool = await read_pool(settings)
+    if len(pool.due_for_probe(Date.now())) > 0:
+        start_background_probes(settings)
+
+    def start_attempt(url):
+        run.start(url)
+        log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
+        timeout_ms = run.attempt_timeout_ms(Date.now(), settings['keyTimeoutMs'])
+        last_start['ms'] = Date.now()
+        attempts.append({'url': url, 'startedMs': last_start['ms'],
+                         'promise': _attempt(url, settings, timeout_ms, action.signal)})
+
+    try:
+        if len(run.tried) == 0:
+            await set_status(st.CONNECTING, st.INFO)
+        while True:
+            pool = await read_pool(settings)
+            now_ms = Date.now()
+            if len(attempts) == 0:
+                url = None if run.is_past_deadline(now_ms) else run.next_server(pool, now_ms,
+                                                                                Math.random)
+                if url == None:  # noqa: E711
+                    if run.can_retry_round(now_ms, settings['allFailedBackoffMs']):
+                        log.info('every server failed; waiting ' + str(settings['allFailedBackoffMs'])
+                                 + ' ms before one more round')
+                        await set_status(st.RETRYING_ROUND, st.INFO)
+                        await sleep(settings['allFailedBackoffMs'])
+                        await _reset_round(settings)
+                        run.new_round()
+                        await set_status(st.CONNECTING, st.INFO)
+                        continue
+                    message = run.failure_message(n)
+                    await set_status(st.error_text(message), st.ERROR)
+                    await schedule_probe_alarm(settings)
+                    return {'ok': False, 'error': message}
+                start_attempt(url)
+                continue
+            delay_ms = hedge_delay_ms(settings['hedgeDelayMs'], pool.latencies_ms)
+            racers = [a['promise'] for a in attempts]
+            if run.should_hedge(pool, now_ms, delay_ms) and not run.is_past_deadline(now_ms):
+                wait_ms = max(0, last_start['ms'] + delay_ms - now_ms)
+                racers.append(timer(wait_ms, HEDGE_TICK))
+            done = await Promise.race(racers)
+            if done == HEDGE_TICK:
+                pool = await read_pool(settings)
+                url = run.next_server(pool, Date.now(), Math.random)
+                if url != None:  # noqa: E711
+                    log.info('no answer after ' + str(delay_ms) + ' ms; hedging with another server')
+                    start_attempt(url)
+                continue
+            attempts = [a for a in attempts if a['url'] != done['url']]
+            outcome = done['outcome']
+            run.finish(done['url'], outcome)
+            if outcome.is_ok():
+                log.contract_line('✅ Success with server: ' + done['url'])
+                log.info('got API key ' + mask_key(outcome.key) + ' in '
+                         + str(Date.now() - run.started_ms) + ' ms')
+                await mark_ok(settings, done['url'], done['latencyMs'])
+                await _outpace(settings, attempts, done)
+                attempts = []
+                await set_status(st.KEY_READY, st.SUCCESS)
+                await schedule_probe_alarm(settings)
+                return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
+            if outcome.kind == oc.REFUSED and await is_offline():
+                log.warn('the browser is offline: no server is blamed')
+                await set_status(st.error_text(OFFLINE_MESSAGE), st.ERROR)
+                return {'ok': False, 'error': OFFLINE_MESSAGE, 'offline': True}
+            if outcome.counts_against_server():
+                await mark_failed(settings, done['url'], outcome)
+    finally:
+        action.abort()
+
+
+async def _reset_round(settings):
+    await update_pool(settings, lambda p: p.reset_round(Date.now()))
+
+
+async def _outpace(settings, attempts, winner):
+    """Losers of a hedge that started before the winner and stayed silent.
+
+    They are marked failed (outpaced) so the next request does not wait on
+    them, and probed at once in the background: a server that only had a slow
+    moment is back within one health check, a hanging one stays out.
+    """
+    for a in attempts:
+        if a['startedMs'] <= winner['startedMs']:
+            silent_ms = Date.now() - a['startedMs']
+            outcome = oc.Outcome(oc.OUTPACED, 'no answer after ' + str(silent_ms)
+                                 + ' ms while another server answered')
+            await mark_failed(settings, a['url'], outcome)
+            probe(a['url'], settings).catch(lambda e: None)

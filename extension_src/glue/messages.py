@@ -1,0 +1,73 @@
+"""Messages to the service worker (CONTRACT.md §4): checked, routed, always answered."""
+
+from core.compat import is_object, is_str
+from core.pool import Pool
+from glue import log
+from glue.analyze import analyze, analyze_tab
+from glue.config import load_settings, settings_report
+from glue.donate import donate_key
+from glue.health import retry_server_now
+from glue.keyfetch import get_api_key
+from glue.store import POOL_HEALTH, SESSION, STATUS, get_item
+
+
+def is_from_this_extension(sender):
+    """Only our own pages may talk to the worker; web pages and other extensions may not."""
+    if sender == None or sender.id != chrome.runtime.id:  # noqa: E711
+        return False
+    own_origin = 'chrome-extension://' + chrome.runtime.id + '/'
+    return sender.url == None or sender.url.startswith(own_origin)  # noqa: E711
+
+
+async def pool_status():
+    settings = await load_settings()
+    ledger = await get_item(SESSION, POOL_HEALTH, None)
+    pool = Pool(settings['servers'], ledger)
+    status = await get_item(SESSION, STATUS, None)
+    return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}
+
+
+async def handle(request, sender):
+    """The answer object for one request."""
+    if not is_object(request) or not is_str(request['type']):
+        return {'ok': False, 'error': 'Malformed request: expected an object with a "type".'}
+    kind = request['type']
+    if kind == 'getApiKey':
+        return await get_api_key()
+    if kind == 'getPoolStatus':
+        return await pool_status()
+    if kind == 'donateKey':
+        return await donate_key(request['apiKey'], request['donorEmail'])
+    if kind == 'analyzeImage':
+        if not is_str(request['imageUrl']) or len(request['imageUrl'].strip()) == 0:
+            return {'ok': False, 'error': 'Please give the address of an image.'}
+        return await analyze(request['imageUrl'].strip(), None)
+    if kind == 'analyzeTab':
+        window_id = sender.tab.windowId if sender.tab != None else None  # noqa: E711
+        return await analyze_tab(window_id)
+    if kind == 'retryServer':
+        if not is_str(request['url']):
+            return {'ok': False, 'error': 'Malformed request: "url" must be a server URL.'}
+        return await retry_server_now(request['url'])
+    if kind == 'getSettings':
+        report = await settings_report()
+        return {'ok': True, 'settings': report[0], 'warnings': report[1]}
+    return {'ok': False, 'error': 'Unknown request type: ' + kind[:40]}
+
+
+def on_message(request, sender, send_response):
+    """chrome.runtime.onMessage listener: answers asynchronously (returns True)."""
+    if not is_from_this_extension(sender):
+        log.warn('ignored a message from outside the extension')
+        return False
+
+    async def respond():
+        try:
+            answer = await handle(request, sender)
+        except Exception as e:
+            log.error('message handler failed', e)
+            answer = {'ok': False, 'error': 'Keypool hit an unexpected error; please try again.'}
+        # A plain JSON copy: no Python methods or class instances cross the boundary.
+        send_response(JSON.parse(JSON.stringify(answer)))
+    respond()
+    return True
