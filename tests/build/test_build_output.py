@@ -1,0 +1,194 @@
+"""What a successful build writes: manifest, pages, scripts, icons, zip."""
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+import tomllib
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import build
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+VERSION = PYPROJECT["project"]["version"]
+ZIP_NAME = f"keypool-{VERSION}-chrome.zip"
+
+
+@pytest.fixture(scope="module")
+def ext(dev_build):
+    return dev_build / "chrome-mv3"
+
+
+@pytest.fixture(scope="module")
+def manifest(ext):
+    return json.loads((ext / "manifest.json").read_text(encoding="utf-8"))
+
+
+class TestManifest:
+    def test_is_mv3_with_a_module_service_worker(self, manifest, ext):
+        """MV3; the service worker is js/background.js, loaded as an ES module."""
+        assert manifest["manifest_version"] == 3
+        assert manifest["background"] == {"service_worker": "js/background.js", "type": "module"}
+        assert (ext / "js" / "background.js").is_file()
+
+    def test_name_version_description_come_from_pyproject(self, manifest):
+        assert manifest["name"] == "Keypool"
+        assert manifest["version"] == VERSION
+        assert manifest["description"] == PYPROJECT["project"]["description"]
+        assert len(manifest["description"]) <= 132
+        assert manifest["minimum_chrome_version"] == "116"
+
+    def test_pages(self, manifest, ext):
+        assert manifest["action"]["default_popup"] == "popup.html"
+        assert manifest["action"]["default_title"] == "Keypool"
+        assert manifest["options_ui"] == {"page": "options.html", "open_in_tab": True}
+        assert (ext / "popup.html").is_file() and (ext / "options.html").is_file()
+
+    @pytest.mark.parametrize("size", [16, 32, 48, 128])
+    def test_icons_exist_as_pngs_of_their_size(self, manifest, ext, size):
+        rel = manifest["icons"][str(size)]
+        assert rel == f"icons/icon{size}.png"
+        assert manifest["action"]["default_icon"][str(size)] == rel
+        data = (ext / rel).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", data[16:24])
+        assert (width, height) == (size, size)
+
+    def test_permissions(self, manifest):
+        assert manifest["permissions"] == ["storage", "alarms", "contextMenus", "activeTab", "scripting"]
+        assert manifest["optional_host_permissions"] == ["http://*/*", "https://*/*"]
+
+    def test_host_permissions_cover_default_servers_and_provider(self, manifest):
+        """The five localhost:300x servers share one pattern (a pattern's port is a wildcard)."""
+        assert manifest["host_permissions"] == [
+            "http://localhost/*",
+            "https://generativelanguage.googleapis.com/*",
+        ]
+
+    def test_analyze_tab_command(self, manifest):
+        assert manifest["commands"] == {
+            "analyze-tab": {
+                "suggested_key": {"default": "Ctrl+Shift+Y", "mac": "Command+Shift+Y"},
+                "description": "Analyze the visible tab",
+            }
+        }
+
+    def test_every_referenced_file_exists(self, manifest, ext):
+        refs = build.manifest_references(manifest)
+        assert len(refs) == 11  # worker, popup, options page, 4 + 4 icons
+        for ref, field in refs:
+            assert (ext / ref).is_file(), f"{field} -> {ref}"
+
+
+class _Scripts(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.scripts = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append(dict(attrs))
+
+
+@pytest.mark.parametrize("page", ["popup", "options"])
+def test_pages_load_their_entry_as_a_module(ext, page):
+    parser = _Scripts()
+    parser.feed((ext / f"{page}.html").read_text(encoding="utf-8"))
+    srcs = [s["src"] for s in parser.scripts if s.get("type") == "module" and s.get("src")]
+    assert f"js/{page}.js" in srcs
+    for src in srcs:
+        assert (ext / src).is_file()
+
+
+def test_static_files_keep_their_subpaths(ext):
+    for path in (ROOT / "extension_src" / "static").rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            rel = path.relative_to(ROOT / "extension_src" / "static")
+            assert (ext / rel).read_bytes() == path.read_bytes(), rel
+
+
+def test_dev_build_keeps_source_maps_and_python_sources(ext):
+    """DevTools can show the Python source: X.js points at X.map, which names X.py."""
+    js = ext / "js"
+    for entry in ("background", "popup", "options"):
+        text = (js / f"{entry}.js").read_text(encoding="utf-8")
+        assert f"//# sourceMappingURL={entry}.map" in text
+        source_map = json.loads((js / f"{entry}.map").read_text(encoding="utf-8"))
+        assert source_map["sources"] == [f"{entry}.py"]
+        assert (js / f"{entry}.py").is_file()
+
+
+def test_no_build_helpers_or_dangling_map_links_in_output(ext):
+    js = ext / "js"
+    assert not list(js.glob("_entries.*"))
+    assert not list(js.glob("*.project"))
+    for path in js.glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        assert "Transcrypt'ed from Python, " not in text  # no timestamp: reproducible output
+        for target in re.findall(r"//# sourceMappingURL=(\S+)", text):
+            assert (js / target).is_file(), f"{path.name} -> {target}"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_build_config_carries_tool_keypool_through_transcrypt(ext, tmp_path):
+    """The extension's build_config.DEFAULTS, read by node, equals [tool.keypool]."""
+    shutil.copytree(ext / "js", tmp_path / "js")
+    (tmp_path / "js" / "package.json").write_text('{"type": "module"}')
+    script = (
+        "const m = await import('./js/build_config.js');"
+        "console.log(JSON.stringify({name: m.NAME, version: m.VERSION, release: m.RELEASE,"
+        " defaults: m.DEFAULTS}));"
+    )
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(result.stdout)
+    assert got == {
+        "name": "keypool",
+        "version": VERSION,
+        "release": False,
+        "defaults": PYPROJECT["tool"]["keypool"],
+    }
+    assert "hedgeDelayMs" not in got["defaults"]
+
+
+def test_zip_holds_the_extension_at_its_root(dev_build):
+    ext = dev_build / "chrome-mv3"
+    with zipfile.ZipFile(dev_build / ZIP_NAME) as zf:
+        names = zf.namelist()
+        assert names == sorted(names)
+        assert "manifest.json" in names
+        files = sorted(p.relative_to(ext).as_posix() for p in ext.rglob("*") if p.is_file())
+        assert names == files
+        for name in names:
+            assert zf.read(name) == (ext / name).read_bytes()
+            assert ".staging" not in name and not name.startswith("/")
+    assert sorted(p.name for p in dev_build.iterdir()) == ["chrome-mv3", ZIP_NAME]
+
+
+def test_release_build_has_no_maps_or_python(release_build):
+    js = release_build / "chrome-mv3" / "js"
+    assert (js / "background.js").is_file()
+    assert not list(js.glob("*.map"))
+    assert not list(js.glob("*.py"))
+    for path in js.glob("*.js"):
+        assert "sourceMappingURL" not in path.read_text(encoding="utf-8"), path.name
+    assert "RELEASE = true" in (js / "build_config.js").read_text(encoding="utf-8")
+    with zipfile.ZipFile(release_build / ZIP_NAME) as zf:
+        assert not [n for n in zf.namelist() if n.endswith((".map", ".py"))]
+
+
+def test_same_sources_give_the_same_zip(dev_build, tmp_path):
+    """Builds are reproducible: no timestamps in the JS or in the zip."""
+    assert build.main(["--out", str(tmp_path), "-q"]) == 0
+    assert (tmp_path / ZIP_NAME).read_bytes() == (dev_build / ZIP_NAME).read_bytes()
