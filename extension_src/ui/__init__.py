@@ -1,0 +1,1 @@
+"""Helpers shared by the extension's pages (popup, options): DOM and text formatting."""
