@@ -90,12 +90,23 @@ async def _attempt(url, settings, timeout_ms, signal):
     return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs']}
 
 
+def _quietly(promise):
+    """Run a side job (a status line, a ledger write) without holding up the answer."""
+    promise.catch(lambda e: log.error('background write failed', e))
+
+
 async def fetch_key_from_pool(settings):
-    """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}."""
+    """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}.
+
+    The fast path (a healthy server answers) reads storage twice (settings,
+    ledger) and writes status and latency without waiting for the writes; the
+    ledger is read again only after a failure or a hedge, when probes may have
+    changed it.
+    """
     servers = settings['servers']
     n = len(servers)
     log.contract_line('🔄 Starting API key fetch with server failover...')
-    await set_status(st.GETTING_KEY, st.INFO)
+    _quietly(set_status(st.GETTING_KEY, st.INFO))
     run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'])
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
@@ -113,10 +124,8 @@ async def fetch_key_from_pool(settings):
                          'promise': _attempt(url, settings, timeout_ms, action.signal)})
 
     try:
-        if len(run.tried) == 0:
-            await set_status(st.CONNECTING, st.INFO)
+        _quietly(set_status(st.CONNECTING, st.INFO))
         while True:
-            pool = await read_pool(settings)
             now_ms = Date.now()
             if len(attempts) == 0:
                 url = None if run.is_past_deadline(now_ms) else run.next_server(pool, now_ms,
@@ -129,7 +138,8 @@ async def fetch_key_from_pool(settings):
                         await sleep(settings['allFailedBackoffMs'])
                         await _reset_round(settings)
                         run.new_round()
-                        await set_status(st.CONNECTING, st.INFO)
+                        pool = await read_pool(settings)
+                        _quietly(set_status(st.CONNECTING, st.INFO))
                         continue
                     message = run.failure_message(n)
                     await set_status(st.error_text(message), st.ERROR)
@@ -157,11 +167,13 @@ async def fetch_key_from_pool(settings):
                 log.contract_line('✅ Success with server: ' + done['url'])
                 log.info('got API key ' + mask_key(outcome.key) + ' in '
                          + str(Date.now() - run.started_ms) + ' ms')
-                await mark_ok(settings, done['url'], done['latencyMs'])
-                await _outpace(settings, attempts, done)
+                _quietly(mark_ok(settings, done['url'], done['latencyMs']))
+                _quietly(_outpace(settings, attempts, done))
                 attempts = []
-                await set_status(st.KEY_READY, st.SUCCESS)
-                await schedule_probe_alarm(settings)
+                _quietly(set_status(st.KEY_READY, st.SUCCESS))
+                if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
+                        or len(pool.due_for_probe(Date.now())) > 0:
+                    _quietly(schedule_probe_alarm(settings))
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
             if outcome.kind == oc.REFUSED and await is_offline():
                 log.warn('the browser is offline: no server is blamed')
@@ -169,6 +181,7 @@ async def fetch_key_from_pool(settings):
                 return {'ok': False, 'error': OFFLINE_MESSAGE, 'offline': True}
             if outcome.counts_against_server():
                 await mark_failed(settings, done['url'], outcome)
+                pool = await read_pool(settings)
     finally:
         action.abort()
 
