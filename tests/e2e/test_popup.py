@@ -257,3 +257,44 @@ def test_popup_screenshot(ext, pool, scheme):
     page.fill("#donor", "ada@example.org")
     page.locator("#donor").blur()
     fit_and_screenshot(ext, page, f"popup-{scheme}-donate")
+
+
+# --------------------------------------------------------------- keyboard and links
+
+def test_keyboard_only_donation_and_show_toggle(ext, pool):
+    page = open_popup(ext)
+    summary = page.locator("#donate-section summary")
+    summary.focus()
+    page.keyboard.press("Enter")  # opens the <details>
+    expect(page.locator("#donate-key")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.locator("#donate-key")).to_be_focused()
+    page.keyboard.type("AIzaSyKEYBOARD000000000000000000000000")
+    page.keyboard.press("Tab")
+    expect(page.locator("#toggle-key")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.locator("#donate-key")).to_have_attribute("type", "text")
+    expect(page.locator("#toggle-key")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Space")
+    expect(page.locator("#donate-key")).to_have_attribute("type", "password")
+    page.locator("#donate-key").press("Enter")  # Enter submits the form
+    expect(page.locator("#donate-message")).to_contain_text("Thank you", timeout=10_000)
+    assert sum(s.count("/donate-key", "POST") for s in pool.servers) == 1
+
+
+def test_donor_checks_are_instant_too(ext, pool):
+    page = open_popup(ext)
+    page.click("#donate-section summary")
+    page.fill("#donate-key", "AIzaSyDONOR0000000000000000000000000000")
+    page.fill("#donor", "x" * 255)
+    page.click("#donate")
+    expect(page.locator("#donor-error")).to_contain_text("too long")
+    expect(page.locator("#donor")).to_be_focused()
+    assert sum(s.count() for s in pool.servers) == 0
+
+
+def test_options_button_opens_the_options_page(ext, pool):
+    page = open_popup(ext)
+    page.click("#open-options")
+    ext.wait_for(lambda: any(p.url == ext.url("options.html") for p in ext.ctx.pages),
+                 timeout_s=10, message="an options tab")
