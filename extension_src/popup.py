@@ -176,7 +176,12 @@ async def retry_server(url, nodes):
         dom.set_busy(button, False)
     if answer['ok']:
         text = answer['message']
-        level = 'success' if answer['healthy'] == True else 'error'  # noqa: E712
+        if answer['healthy'] == True:  # noqa: E712
+            level = 'success'
+        elif answer['healthy'] == False:  # noqa: E712
+            level = 'error'
+        else:
+            level = 'info'  # a check was already running
     else:
         text = answer['error']
         level = 'error'
