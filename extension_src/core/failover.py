@@ -28,7 +28,9 @@ class KeyRun:
     do next.
     """
 
-    def __init__(self, started_ms, n_servers, key_timeout_ms, backoff_ms):
+    def __init__(self, started_ms, n_servers, key_timeout_ms, backoff_ms, avoid=None):
+        """avoid: servers to use only when no other is left (one whose key was just refused)."""
+        self.avoid = avoid if avoid != None else []  # noqa: E711
         self.started_ms = started_ms
         self.deadline_ms = started_ms + worst_case_ms(n_servers, key_timeout_ms, backoff_ms)
         self.round = 1
@@ -38,7 +40,13 @@ class KeyRun:
         self.attempts = 0
 
     def next_server(self, pool, now_ms, random_fn):
-        """A server not yet tried this round, or None."""
+        """A server not yet tried this round (avoided ones last), or None."""
+        if len(self.avoid) > 0:
+            excluded = [u for u in self.tried]     # no list + list: Transcrypt joins strings
+            excluded.extend(self.avoid)
+            preferred = pool.pick(now_ms, random_fn, excluded)
+            if preferred != None:  # noqa: E711
+                return preferred
         return pool.pick(now_ms, random_fn, self.tried)
 
     def start(self, url):

@@ -99,6 +99,8 @@ def failure_kind(status, body):
 def failure_text(status, body, api_key):
     """A sentence for the person, with the provider's own words (never the key)."""
     message = clean_text(redact(_error_message(body), api_key), PROVIDER_TEXT_MAX_CHARS)
+    while message.endswith('.'):   # the sentence gets its own full stop below
+        message = message[:len(message) - 1]
     kind = failure_kind(status, body)
     if kind == BAD_KEY:
         lead = 'The AI provider refused the API key'

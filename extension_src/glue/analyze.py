@@ -85,7 +85,7 @@ async def load_image(image_url):
     if not resp.ok:
         raise AnalysisError('Could not download the image: HTTP ' + str(resp.status) + '.')
     blob = await resp.blob()
-    mime = blob.type if len(blob.type) > 0 else 'image/png'
+    mime = blob['type'] if len(blob['type']) > 0 else 'image/png'   # .type would be aliased
     if not mime.startswith('image/'):
         raise AnalysisError('That address is not an image (it is ' + mime[:60] + ').')
     if blob.size > MAX_IMAGE_BYTES:
@@ -134,7 +134,7 @@ async def analyze(image_url, image):
                          + failure['kind'] + '); getting another')
                 await drop_cached_key(key_answer['apiKey'])
                 await set_status(st.NEW_KEY, st.INFO)
-                key_answer = await get_api_key(False)
+                key_answer = await get_api_key(False, key_answer['server'])
                 if not key_answer['ok']:
                     raise AnalysisError(key_answer['error'])
                 continue

@@ -45,11 +45,13 @@ async def drop_cached_key(api_key):
         await remove_item(SESSION, KEY_CACHE)
 
 
-async def get_api_key(use_cache=True):
+async def get_api_key(use_cache=True, avoid_server=None):
     """{ok, apiKey, server} or {ok: False, error}: CONTRACT.md §4 getApiKey.
 
     Concurrent callers (popup, shortcut, context menu, analysis) share one
     fetch; with keyCacheMs > 0 a fresh key is reused for that long.
+    avoid_server: a server whose key the provider just refused; it is asked
+    only when no other server is left.
     """
     settings = await load_settings()
     if use_cache:
@@ -61,7 +63,7 @@ async def get_api_key(use_cache=True):
     if _in_flight['promise'] != None:  # noqa: E711
         log.info('joining the key fetch already under way')
         return await _in_flight['promise']
-    job = _fetch_and_cache(settings)
+    job = _fetch_and_cache(settings, avoid_server)
     _in_flight['promise'] = job
     try:
         return await job
@@ -70,8 +72,8 @@ async def get_api_key(use_cache=True):
             _in_flight['promise'] = None
 
 
-async def _fetch_and_cache(settings):
-    answer = await fetch_key_from_pool(settings)
+async def _fetch_and_cache(settings, avoid_server):
+    answer = await fetch_key_from_pool(settings, avoid_server)
     if answer['ok'] and settings['keyCacheMs'] > 0:
         await set_item(SESSION, KEY_CACHE, {'apiKey': answer['apiKey'], 'server': answer['server'],
                                             'fetchedAt': Date.now()})
@@ -95,7 +97,7 @@ def _quietly(promise):
     promise.catch(lambda e: log.error('background write failed', e))
 
 
-async def fetch_key_from_pool(settings):
+async def fetch_key_from_pool(settings, avoid_server=None):
     """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}.
 
     The fast path (a healthy server answers) reads storage twice (settings,
@@ -107,7 +109,8 @@ async def fetch_key_from_pool(settings):
     n = len(servers)
     log.contract_line('🔄 Starting API key fetch with server failover...')
     _quietly(set_status(st.GETTING_KEY, st.INFO))
-    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'])
+    avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
+    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid)
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
     last_start = {'ms': 0}
@@ -182,6 +185,12 @@ async def fetch_key_from_pool(settings):
             if outcome.counts_against_server():
                 await mark_failed(settings, done['url'], outcome)
                 pool = await read_pool(settings)
+            if len(attempts) > 0:
+                # A hedge is still waiting on a silent server: fail over now rather
+                # than after another hedge delay.
+                url = run.next_server(pool, Date.now(), Math.random)
+                if url != None:  # noqa: E711
+                    start_attempt(url)
     finally:
         action.abort()
 

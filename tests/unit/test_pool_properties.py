@@ -111,3 +111,14 @@ def test_random_pick_spreads_load(servers, seed):
     pool = Pool(servers, None)
     seen = {pool.pick(0, rng.random, []) for _ in range(60 * len(servers))}
     assert seen == set(servers)
+
+
+def test_a_run_asks_an_avoided_server_only_when_no_other_is_left():
+    servers = ["http://a/api", "http://b/api"]
+    pool = Pool(servers, None)
+    run = KeyRun(0, 2, 10000, 2000, ["http://a/api"])
+    always_first = lambda: 0.0  # noqa: E731
+    assert run.next_server(pool, 0, always_first) == "http://b/api"
+    run.start("http://b/api")
+    run.finish("http://b/api", oc.Outcome(oc.REFUSED, "connection refused"))
+    assert run.next_server(pool, 0, always_first) == "http://a/api"
