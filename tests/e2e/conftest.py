@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import sync_playwright
+
+from tests.mock_servers import KeyServer, MockError, ProviderServer  # tests/conftest.py: sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.mock_servers import KeyServer, ProviderServer  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts"
 DEBIAN_CHROMIUM = "/usr/lib/chromium/chromium"
@@ -124,8 +124,6 @@ def built_extension(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def playwright_sync():
     """One sync Playwright for the session (never combine with pytest-playwright's)."""
-    from playwright.sync_api import sync_playwright
-
     pw = sync_playwright().start()
     yield pw
     pw.stop()
@@ -165,10 +163,26 @@ def _wait_for_sw(ctx) -> Any:
                 return w
         try:
             return ctx.wait_for_event("serviceworker", predicate=ours, timeout=1000)
-        except Exception:  # noqa: BLE001 - playwright TimeoutError: look at the list again
-            continue
+        except PlaywrightTimeoutError:
+            pass  # it may have started between the look and the wait: look again
     pytest.fail(f"the extension's service worker did not start within {SW_START_TIMEOUT_S} s",
                 pytrace=False)
+
+
+def _wait_for_install(sw) -> None:
+    """Let the first start finish (onInstalled ran: the context menu exists).
+
+    Stopping the worker during its very first start can leave the extension
+    with a worker that never starts again (seen: every message unanswered).
+    """
+    deadline = time.monotonic() + SW_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            sw.evaluate("() => chrome.contextMenus.update('analyze-image', {})")
+            return
+        except Exception:  # noqa: BLE001 - not created yet: poll
+            time.sleep(0.05)
+    pytest.fail("the extension's service worker did not finish installing", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -197,6 +211,7 @@ def browser_ctx(playwright_sync, built_extension: Path, tmp_path_factory) -> Bro
         ctx.on("console", on_console)
         sw = _wait_for_sw(ctx)
         ext_id = sw.url.split("/")[2]
+        _wait_for_install(sw)
         session = BrowserSession(ctx=ctx, sw=sw, id=ext_id, ext_dir=built_extension,
                                  user_data_dir=user_data_dir, console=console)
         yield session
@@ -207,17 +222,28 @@ def browser_ctx(playwright_sync, built_extension: Path, tmp_path_factory) -> Bro
 class Ext:
     """The loaded extension, seen from a test: messages, storage, SW control, logs."""
 
-    #: the first of these that the build has is the page used for chrome.* calls
-    PAGE_CANDIDATES = ("test.html", "blank.html", "options.html", "popup.html")
+    #: The persistent page for chrome.* calls: manifest.json opened as a tab is
+    #: an extension-origin document with every chrome.* API and no script of
+    #: the extension's own, so no UI code reacts to what the tests do.
+    page_path = "manifest.json"
 
     def __init__(self, session: BrowserSession) -> None:
         self._s = session
         self.id: str = session.id
         self.ctx = session.ctx
-        self.sw = session.sw
         self._page = None
         self._log_offset = 0
         self._handles = 0
+
+    @property
+    def sw(self):
+        """The extension's service worker (Playwright's Worker; the same one after a stop).
+
+        If Chrome replaced it (a crashed or re-registered worker), the live one.
+        """
+        prefix = self.url("")
+        live = [w for w in self.ctx.service_workers if w.url.startswith(prefix)]
+        return live[-1] if live else self._s.sw
 
     # -- pages -------------------------------------------------------------
 
@@ -226,18 +252,11 @@ class Ext:
         return f"chrome-extension://{self.id}/{path.lstrip('/')}"
 
     @property
-    def page_path(self) -> str:
-        for name in self.PAGE_CANDIDATES:
-            if (self._s.ext_dir / name).is_file():
-                return name
-        htmls = sorted(p.name for p in self._s.ext_dir.glob("*.html"))
-        if not htmls:
-            raise AssertionError(f"the built extension {self._s.ext_dir} has no HTML page")
-        return htmls[0]
-
-    @property
     def page(self):
-        """A persistent extension page (kept across calls and tests) for chrome.* calls."""
+        """A persistent extension page (kept across calls and tests) for chrome.* calls.
+
+        It shows ``manifest.json``: a test that navigates it elsewhere gets it back.
+        """
         want = self.url(self.page_path)
         if self._page is None or self._page.is_closed():
             self._page = self.ctx.new_page()
@@ -516,7 +535,6 @@ class Mocks:
             except AssertionError as e:
                 problems.append(str(e))
         if problems:
-            from tests.mock_servers import MockError
             raise MockError("\n".join(problems))
 
 

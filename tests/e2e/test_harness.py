@@ -119,7 +119,7 @@ def test_context_menu_dispatch_reaches_the_sw(ext):
 
 
 def test_open_and_screenshot(ext):
-    page = ext.open(ext.page_path)
+    page = ext.open("popup.html")
     page.set_viewport_size({"width": 360, "height": 240})
     path = ext.screenshot(page, "harness-page")
     assert path.stat().st_size > 100
@@ -139,3 +139,16 @@ def test_send_nowait_and_result(ext):
 def test_mocks_reset_between_tests(mocks):
     assert all(s.requests == [] for s in mocks.servers)
     assert len(set(mocks.urls())) == 5
+
+
+def test_failover_console_lines_are_captured_after_a_restart(ext, pool):
+    """CONTRACT §5: a key fetch after a cold start logs its first line, and we see it."""
+    ext.stop_sw()
+    answer = ext.send({"type": "getApiKey"})
+    assert answer["ok"] is True, answer
+    start = "🔄 Starting API key fetch with server failover..."
+    ext.wait_for(lambda: start in ext.log_texts(sw_only=True), timeout_s=5,
+                 message="the failover start line in the console capture")
+    ext.wait_for(lambda: start in ext.chrome_log(), timeout_s=5,
+                 message="the failover start line in chrome_debug.log")
+    assert pool.count("/gemini-key") >= 1
