@@ -192,3 +192,16 @@ def test_same_sources_give_the_same_zip(dev_build, tmp_path):
     """Builds are reproducible: no timestamps in the JS or in the zip."""
     assert build.main(["--out", str(tmp_path), "-q"]) == 0
     assert (tmp_path / ZIP_NAME).read_bytes() == (dev_build / ZIP_NAME).read_bytes()
+
+
+def test_memoizing_transcrypt_runner_gives_identical_output(dev_build, tmp_path, monkeypatch):
+    """build.py speeds Transcrypt up by memoizing a pure function; plain Transcrypt agrees."""
+    monkeypatch.setattr(build, "FAST_TRANSCRYPT", False)
+    assert build.transcrypt_command()[1:] == ["-m", "transcrypt"]
+    assert build.main(["--out", str(tmp_path), "-q"]) == 0
+    ext = dev_build / "chrome-mv3"
+    plain = tmp_path / "chrome-mv3"
+    names = sorted(p.relative_to(ext).as_posix() for p in ext.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(plain).as_posix() for p in plain.rglob("*") if p.is_file())
+    for name in names:
+        assert (ext / name).read_bytes() == (plain / name).read_bytes(), name
