@@ -358,7 +358,7 @@ class Ext:
             targets = self._sw_targets(cdp)
             for t in targets:
                 cdp.send("Target.closeTarget", {"targetId": t["targetId"]})
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 1
             while self._sw_targets(cdp) and time.monotonic() < deadline:
                 time.sleep(0.02)
             return len(targets)

@@ -5,11 +5,7 @@ from __future__ import annotations
 import time
 import tomllib
 
-import pytest
-
 from tests.e2e.conftest import ROOT
-
-pytestmark = pytest.mark.e2e
 
 
 def project_version() -> str:
