@@ -108,10 +108,12 @@ def test_chrome_log_starts_at_the_test(ext):
     assert "[harness] to the debug log" not in ext.chrome_log()
 
 
-def test_context_menu_dispatch_reaches_the_sw(ext):
+def test_context_menu_item_exists_and_can_be_dispatched(ext):
     ext.wake()
     has_dispatch = ext.sw.evaluate("() => typeof chrome.contextMenus.onClicked.dispatch")
     assert has_dispatch == "function"
+    # update() resolves for an existing item and rejects otherwise (TESTING.md §6)
+    ext.sw.evaluate("() => chrome.contextMenus.update('analyze-image', {})")
 
 
 def test_open_and_screenshot(ext):
