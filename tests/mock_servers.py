@@ -209,6 +209,7 @@ class _MockServer:
         self._mode = _Mode("ok", {})
         self._path_modes: dict[str, _Mode] = {}
         self._release = asyncio.Event()
+        self._hanging: dict[str, int] = {}   # path -> hung requests whose client is still there
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._site_open = False
@@ -408,6 +409,33 @@ class _MockServer:
     def _add_routes(self, app: web.Application) -> None:
         raise NotImplementedError
 
+    async def _hang_until(self, release: asyncio.Event, request: web.Request) -> bool:
+        """Wait for ``release``; False if the client closed the connection first.
+
+        Counting the hung requests whose client is still connected lets a test
+        check that the extension aborted every request it no longer needs.
+        """
+        with self._lock:
+            self._hanging[request.path] = self._hanging.get(request.path, 0) + 1
+        try:
+            while not release.is_set():
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return False
+                try:
+                    await asyncio.wait_for(asyncio.shield(release.wait()), 0.05)
+                except asyncio.TimeoutError:
+                    pass
+            return True
+        finally:
+            with self._lock:
+                self._hanging[request.path] -= 1
+
+    def hanging(self, path_suffix: str = "") -> int:
+        """Hung requests to paths ending with ``path_suffix`` whose client is still connected."""
+        with self._lock:
+            return sum(n for p, n in self._hanging.items() if p.endswith(path_suffix))
+
     async def _dispatch(self, request: web.Request, normal, kind: str = "") -> web.StreamResponse:
         """Answer ``request`` according to the mode for its path.
 
@@ -421,7 +449,8 @@ class _MockServer:
                 mode = _Mode("drop", {})
             if mode.name != "hang":
                 break
-            await release.wait()  # mode changed, reset or stop: look again
+            if not await self._hang_until(release, request):
+                return web.Response(status=499)  # the client went away: nobody reads this
         name, p = mode.name, mode.params
 
         if name in KEY_MODES and kind != "key":

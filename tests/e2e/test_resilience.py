@@ -4,7 +4,7 @@ Retry-After, recovery found by background probes, single flight, offline.
 import time
 
 import pytest
-from mock_servers import http_date
+from tests.mock_servers import http_date
 
 
 def status_rows(ext):
@@ -167,3 +167,26 @@ def test_donation_is_never_hedged(ext, pool):
     if hang.count("/health") > 0:  # it picked the hanging one first: waited its timeout
         assert elapsed >= 1.0
     assert not any("hedging" in t for t in ext.log_texts())
+
+
+def test_once_the_key_is_given_no_request_of_the_action_keeps_running(ext, pool):
+    for s in pool.servers[:4]:
+        s.set_mode("hang")
+    ext.settings(healthTimeoutMs=100)  # outpaced servers' probes end fast too
+    answer, _ = get_key(ext)
+    assert answer["ok"] is True and answer["server"] == pool.servers[4].base
+    # every key request still hanging on a silent server was aborted by the extension
+    ext.wait_for(lambda: sum(s.hanging("/gemini-key") for s in pool.servers[:4]) == 0,
+                 timeout_s=2, message="hung key requests closed by the client")
+
+
+def test_the_hanging_counter_sees_a_request_until_its_timeout(ext, pool):
+    """The check above can fail: a request the extension still waits on is counted."""
+    hang = pool.servers[0]
+    hang.set_mode("hang")
+    ext.settings(servers=[hang.base], hedgeDelayMs=0)
+    ext.wake()
+    handle = ext.send_nowait({"type": "getApiKey"})
+    ext.wait_for(lambda: hang.hanging("/gemini-key") == 1, timeout_s=1.4)
+    assert ext.result(handle)["ok"] is False  # both rounds timed out
+    ext.wait_for(lambda: hang.hanging("/gemini-key") == 0, timeout_s=2)
