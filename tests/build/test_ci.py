@@ -2,6 +2,8 @@
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,3 +28,15 @@ def test_ci_script_is_executable_and_strict():
     path = ROOT / ".ci" / "run"
     assert os.access(path, os.X_OK)
     assert "set -euo pipefail" in path.read_text(encoding="utf-8")
+
+
+def test_plain_pytest_collects_the_build_tests():
+    """pytest skips dirs named build by default (norecursedirs); pyproject.toml undoes that."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "tests/build/test_ci.py::test_plain_pytest_collects_the_build_tests" in result.stdout
