@@ -4,23 +4,12 @@ test list, malformed answers, a worker stopped mid-outage, bad settings.
 Timings come from POOL_TIMINGS (keyTimeoutMs 1500, backoff 300 ms, ...), so
 every wait here is short; assertions on time keep 2-3x headroom.
 """
-import time
 
 import pytest
 
+from tests.e2e.pool_helpers import get_key, status_rows
+
 CONTRACT_START = "🔄 Starting API key fetch with server failover..."
-
-
-def status_rows(ext):
-    answer = ext.send({"type": "getPoolStatus"})
-    assert answer["ok"] is True
-    return {row["url"]: row for row in answer["servers"]}
-
-
-def get_key(ext, timeout_ms=30000):
-    started = time.monotonic()
-    answer = ext.send({"type": "getApiKey"}, timeout_ms=timeout_ms)
-    return answer, time.monotonic() - started
 
 
 def test_all_healthy_gives_a_key_and_logs_the_contract_lines(ext, pool):

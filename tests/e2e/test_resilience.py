@@ -4,19 +4,9 @@ Retry-After, recovery found by background probes, single flight, offline.
 import time
 
 import pytest
+
+from tests.e2e.pool_helpers import get_key, status_rows
 from tests.mock_servers import http_date
-
-
-def status_rows(ext):
-    answer = ext.send({"type": "getPoolStatus"})
-    assert answer["ok"] is True
-    return {row["url"]: row for row in answer["servers"]}
-
-
-def get_key(ext, timeout_ms=30000):
-    started = time.monotonic()
-    answer = ext.send({"type": "getApiKey"}, timeout_ms=timeout_ms)
-    return answer, time.monotonic() - started
 
 
 def test_hedging_does_not_wait_on_hanging_servers(ext, pool):
