@@ -1,0 +1,1 @@
+"""Benchmarks for Keypool (run them as modules, e.g. ``python -m benchmarks.failover``)."""
