@@ -611,6 +611,9 @@ def _describe_outside(file):
     return f"CPython's '{module}', which Transcrypt cannot compile"
 
 
+COMPILE_HINT = "//# allFunctionsCalledOnLoad"
+
+
 def tidy_js(js_dir, release):
     """Drop the helper entry and project files; make output reproducible; strip maps in release."""
     for path in list(js_dir.iterdir()):
@@ -621,8 +624,12 @@ def tidy_js(js_dir, release):
     for path in js_dir.glob("*.js"):
         text = path.read_text(encoding="utf-8")
         lines = text.split("\n")
-        if lines and lines[0].startswith("// Transcrypt'ed from Python, "):
-            lines[0] = "// Transcrypt'ed from Python"  # drop the timestamp
+        if lines and lines[0].startswith("// Transcrypt'ed from Python"):
+            # The timestamp goes (reproducible output). V8's compile-hint comment
+            # takes the line instead, so source maps stay aligned: the service
+            # worker restarts often, and compiling its functions eagerly cut the
+            # first key request after a restart by ~20 % (BENCHMARKS.md).
+            lines[0] = COMPILE_HINT
         kept = []
         for line in lines:
             m = re.match(r"//# sourceMappingURL=(\S+)\s*$", line)

@@ -2,6 +2,8 @@
 
 Read on every request, so a change applies to the next one without a reload.
 A bad field is ignored with one console warning (repeated only when it changes).
+Resolving is memoized on the stored value's JSON, so an unchanged setting
+costs one storage read and no validation.
 """
 
 import build_config
@@ -9,19 +11,27 @@ from core.settings import resolve_settings
 from glue import log
 from glue.store import LOCAL, SETTINGS, TEST_CONFIG, get_item
 
+_memo = {'json': None, 'resolved': None}
 _warned = {'text': ''}
 
 
-async def load_settings():
-    stored = await get_item(LOCAL, SETTINGS, None)
-    resolved = resolve_settings(build_config.DEFAULTS, stored)
-    warnings = resolved[1]
+def settings_from(stored):
+    """The effective settings for a stored `settings` value (memoized), warning once."""
+    as_json = JSON.stringify(stored if stored != None else None)  # noqa: E711
+    if _memo['json'] != as_json:
+        _memo['resolved'] = resolve_settings(build_config.DEFAULTS, stored)
+        _memo['json'] = as_json
+    warnings = _memo['resolved'][1]
     joined = '\n'.join(warnings)
     if joined != _warned['text']:
         _warned['text'] = joined
         for text in warnings:
             log.warn(text)
-    return resolved[0]
+    return _memo['resolved'][0]
+
+
+async def load_settings():
+    return settings_from(await get_item(LOCAL, SETTINGS, None))
 
 
 async def settings_report():

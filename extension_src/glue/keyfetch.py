@@ -9,31 +9,29 @@ from core import outcome as oc
 from core import status as st
 from core.failover import OFFLINE_MESSAGE, KeyRun
 from core.hedge import hedge_delay_ms
+from core.pool import AVAILABLE, Pool
 from core.redact import mask_key
 from glue import log
-from glue.config import is_offline, load_settings
+from glue.config import is_offline, settings_from
 from glue.health import mark_failed, mark_ok, probe, schedule_probe_alarm, \
     start_background_probes
 from glue.ledger import read_pool, update_pool
 from glue.net import request, sleep, timer
 from glue.status import set_status
-from glue.store import KEY_CACHE, SESSION, get_item, remove_item, set_item
+from glue.store import KEY_CACHE, POOL_HEALTH, SESSION, SETTINGS, get_item, remove_item, set_item
 
 HEDGE_TICK = 'hedge'
 
 _in_flight = {'promise': None}
 
 
-async def cached_key(settings):
-    """{apiKey, server} from chrome.storage.session if still fresh, else None."""
-    if settings['keyCacheMs'] <= 0:
-        return None
-    cached = await get_item(SESSION, KEY_CACHE, None)
-    if cached == None:  # noqa: E711
+def _fresh(settings, cached):
+    """The cached {apiKey, server, fetchedAt} if still fresh for these settings, else None."""
+    if settings['keyCacheMs'] <= 0 or cached == None:  # noqa: E711
         return None
     age_ms = Date.now() - cached['fetchedAt']
     if age_ms < 0 or age_ms >= settings['keyCacheMs'] or cached['server'] not in settings['servers']:
-        await remove_item(SESSION, KEY_CACHE)
+        _quietly(remove_item(SESSION, KEY_CACHE))
         return None
     return cached
 
@@ -53,9 +51,14 @@ async def get_api_key(use_cache=True, avoid_server=None):
     avoid_server: a server whose key the provider just refused; it is asked
     only when no other server is left.
     """
-    settings = await load_settings()
+    # One round trip per storage area, in parallel: the settings, the ledger and
+    # the cached key. On the fast path nothing else is read before fetch().
+    both = await Promise.all([chrome.storage.local.js_get(SETTINGS),
+                              chrome.storage.session.js_get([POOL_HEALTH, KEY_CACHE])])
+    settings = settings_from(both[0][SETTINGS])
+    ledger = both[1][POOL_HEALTH]
     if use_cache:
-        cached = await cached_key(settings)
+        cached = _fresh(settings, both[1][KEY_CACHE])
         if cached != None:  # noqa: E711
             log.info('using cached API key ' + mask_key(cached['apiKey']) + ' from ' + cached['server'])
             return {'ok': True, 'apiKey': cached['apiKey'], 'server': cached['server'],
@@ -63,7 +66,7 @@ async def get_api_key(use_cache=True, avoid_server=None):
     if _in_flight['promise'] != None:  # noqa: E711
         log.info('joining the key fetch already under way')
         return await _in_flight['promise']
-    job = _fetch_and_cache(settings, avoid_server)
+    job = _fetch_and_cache(settings, avoid_server, ledger)
     _in_flight['promise'] = job
     try:
         return await job
@@ -72,8 +75,8 @@ async def get_api_key(use_cache=True, avoid_server=None):
             _in_flight['promise'] = None
 
 
-async def _fetch_and_cache(settings, avoid_server):
-    answer = await fetch_key_from_pool(settings, avoid_server)
+async def _fetch_and_cache(settings, avoid_server, ledger):
+    answer = await fetch_key_from_pool(settings, avoid_server, ledger)
     if answer['ok'] and settings['keyCacheMs'] > 0:
         await set_item(SESSION, KEY_CACHE, {'apiKey': answer['apiKey'], 'server': answer['server'],
                                             'fetchedAt': Date.now()})
@@ -97,37 +100,42 @@ def _quietly(promise):
     promise.catch(lambda e: log.error('background write failed', e))
 
 
-async def fetch_key_from_pool(settings, avoid_server=None):
+async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}.
 
-    The fast path (a healthy server answers) reads storage twice (settings,
-    ledger) and writes status and latency without waiting for the writes; the
-    ledger is read again only after a failure or a hedge, when probes may have
-    changed it.
+    The fast path (a healthy server answers) reads nothing more than the
+    caller did, calls fetch() before any log line or status write, and writes
+    the status and the latency without waiting for the writes. The ledger is
+    read again only after a failure or a hedge, when probes may have changed it.
     """
     servers = settings['servers']
     n = len(servers)
-    log.contract_line('🔄 Starting API key fetch with server failover...')
-    _quietly(set_status(st.GETTING_KEY, st.INFO))
     avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
     run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid)
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
     last_start = {'ms': 0}
-    pool = await read_pool(settings)
-    if len(pool.due_for_probe(Date.now())) > 0:
+    pool = Pool(servers, ledger) if ledger != None else await read_pool(settings)  # noqa: E711
+    # Servers back from a time out are probed in the background; while a proven
+    # server is available, only after the answer, so probes never slow it down.
+    probes_waiting = len(pool.due_for_probe(Date.now())) > 0
+    if probes_waiting and pool.count_in_state(AVAILABLE, Date.now()) == 0:
         start_background_probes(settings)
+        probes_waiting = False
 
     def start_attempt(url):
-        run.start(url)
-        log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
         timeout_ms = run.attempt_timeout_ms(Date.now(), settings['keyTimeoutMs'])
         last_start['ms'] = Date.now()
-        attempts.append({'url': url, 'startedMs': last_start['ms'],
-                         'promise': _attempt(url, settings, timeout_ms, action.signal)})
+        promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
+        if run.attempts == 0:
+            log.contract_line('🔄 Starting API key fetch with server failover...')
+            _quietly(set_status(st.GETTING_KEY, st.INFO))
+            _quietly(set_status(st.CONNECTING, st.INFO))
+        run.start(url)
+        attempts.append({'url': url, 'startedMs': last_start['ms'], 'promise': promise})
+        log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
 
     try:
-        _quietly(set_status(st.CONNECTING, st.INFO))
         while True:
             now_ms = Date.now()
             if len(attempts) == 0:
@@ -167,6 +175,8 @@ async def fetch_key_from_pool(settings, avoid_server=None):
             outcome = done['outcome']
             run.finish(done['url'], outcome)
             if outcome.is_ok():
+                if probes_waiting:
+                    start_background_probes(settings)
                 log.contract_line('✅ Success with server: ' + done['url'])
                 log.info('got API key ' + mask_key(outcome.key) + ' in '
                          + str(Date.now() - run.started_ms) + ' ms')
