@@ -10,6 +10,7 @@ from glue.config import load_settings
 from glue.health import PROBE_ALARM, on_probe_alarm, schedule_probe_alarm
 from glue.keyfetch import get_api_key
 from glue.messages import on_message, pool_status
+from glue.store import MIRRORS, on_storage_changed
 
 MENU_ID = 'analyze-image'
 COMMAND_ANALYZE_TAB = 'analyze-tab'
@@ -64,6 +65,7 @@ def on_alarm(alarm):
         on_probe_alarm().catch(lambda e: log.error('probe alarm', e))
 
 
+chrome.storage.onChanged.addListener(on_storage_changed)
 chrome.runtime.onInstalled.addListener(on_installed)
 chrome.runtime.onStartup.addListener(on_startup)
 chrome.runtime.onMessage.addListener(on_message)
@@ -72,5 +74,5 @@ chrome.commands.onCommand.addListener(on_command)
 chrome.alarms.onAlarm.addListener(on_alarm)
 # For the DevTools console of the worker and for the benchmark, which times
 # a key fetch inside the worker itself: `await keypool.getApiKey()`.
-globalThis.keypool = {'getApiKey': get_api_key, 'poolStatus': pool_status}
+globalThis.keypool = {'getApiKey': get_api_key, 'poolStatus': pool_status, 'mirrors': MIRRORS}
 log.info('service worker started')

@@ -9,7 +9,7 @@ costs one storage read and no validation.
 import build_config
 from core.settings import resolve_settings
 from glue import log
-from glue.store import LOCAL, SETTINGS, TEST_CONFIG, get_item
+from glue.store import LOCAL, SETTINGS, SETTINGS_ITEM, TEST_CONFIG, get_item
 
 _memo = {'json': None, 'resolved': None}
 _warned = {'text': ''}
@@ -31,7 +31,7 @@ def settings_from(stored):
 
 
 async def load_settings():
-    return settings_from(await get_item(LOCAL, SETTINGS, None))
+    return settings_from(await SETTINGS_ITEM.read())
 
 
 async def settings_report():

@@ -18,7 +18,7 @@ from glue.health import mark_failed, mark_ok, probe, schedule_probe_alarm, \
 from glue.ledger import read_pool, update_pool
 from glue.net import request, sleep, timer
 from glue.status import set_status
-from glue.store import KEY_CACHE, POOL_HEALTH, SESSION, SETTINGS, get_item, remove_item, set_item
+from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
 
 HEDGE_TICK = 'hedge'
 
@@ -31,16 +31,16 @@ def _fresh(settings, cached):
         return None
     age_ms = Date.now() - cached['fetchedAt']
     if age_ms < 0 or age_ms >= settings['keyCacheMs'] or cached['server'] not in settings['servers']:
-        _quietly(remove_item(SESSION, KEY_CACHE))
+        _quietly(KEY_CACHE_ITEM.remove())
         return None
     return cached
 
 
 async def drop_cached_key(api_key):
     """Forget the cached key (the provider refused it)."""
-    cached = await get_item(SESSION, KEY_CACHE, None)
+    cached = await KEY_CACHE_ITEM.read()
     if cached != None and (api_key == None or cached['apiKey'] == api_key):  # noqa: E711
-        await remove_item(SESSION, KEY_CACHE)
+        await KEY_CACHE_ITEM.remove()
 
 
 async def get_api_key(use_cache=True, avoid_server=None):
@@ -51,14 +51,13 @@ async def get_api_key(use_cache=True, avoid_server=None):
     avoid_server: a server whose key the provider just refused; it is asked
     only when no other server is left.
     """
-    # One round trip per storage area, in parallel: the settings, the ledger and
-    # the cached key. On the fast path nothing else is read before fetch().
-    both = await Promise.all([chrome.storage.local.js_get(SETTINGS),
-                              chrome.storage.session.js_get([POOL_HEALTH, KEY_CACHE])])
-    settings = settings_from(both[0][SETTINGS])
-    ledger = both[1][POOL_HEALTH]
+    # The settings, the ledger and the cached key: from the worker's memory when
+    # it is current (glue.store.Mirror), else one parallel round of storage reads.
+    both = await Promise.all([SETTINGS_ITEM.read(), POOL_HEALTH_ITEM.read(), KEY_CACHE_ITEM.read()])
+    settings = settings_from(both[0])
+    ledger = both[1]
     if use_cache:
-        cached = _fresh(settings, both[1][KEY_CACHE])
+        cached = _fresh(settings, both[2])
         if cached != None:  # noqa: E711
             log.info('using cached API key ' + mask_key(cached['apiKey']) + ' from ' + cached['server'])
             return {'ok': True, 'apiKey': cached['apiKey'], 'server': cached['server'],
@@ -78,8 +77,8 @@ async def get_api_key(use_cache=True, avoid_server=None):
 async def _fetch_and_cache(settings, avoid_server, ledger):
     answer = await fetch_key_from_pool(settings, avoid_server, ledger)
     if answer['ok'] and settings['keyCacheMs'] > 0:
-        await set_item(SESSION, KEY_CACHE, {'apiKey': answer['apiKey'], 'server': answer['server'],
-                                            'fetchedAt': Date.now()})
+        await KEY_CACHE_ITEM.write({'apiKey': answer['apiKey'], 'server': answer['server'],
+                                    'fetchedAt': Date.now()})
     return answer
 
 
@@ -175,18 +174,11 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
             outcome = done['outcome']
             run.finish(done['url'], outcome)
             if outcome.is_ok():
-                if probes_waiting:
-                    start_background_probes(settings)
-                log.contract_line('✅ Success with server: ' + done['url'])
-                log.info('got API key ' + mask_key(outcome.key) + ' in '
-                         + str(Date.now() - run.started_ms) + ' ms')
-                _quietly(mark_ok(settings, done['url'], done['latencyMs']))
-                _quietly(_outpace(settings, attempts, done))
+                # The answer goes out first; logs, ledger and status follow in the
+                # next task (the person is not waiting for them).
+                losers = attempts
                 attempts = []
-                _quietly(set_status(st.KEY_READY, st.SUCCESS))
-                if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
-                        or len(pool.due_for_probe(Date.now())) > 0:
-                    _quietly(schedule_probe_alarm(settings))
+                setTimeout(_after_success_task(settings, run, pool, done, losers, probes_waiting), 0)
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
             if outcome.kind == oc.REFUSED and await is_offline():
                 log.warn('the browser is offline: no server is blamed')
@@ -203,6 +195,23 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                     start_attempt(url)
     finally:
         action.abort()
+
+
+def _after_success_task(settings, run, pool, done, losers, probes_waiting):
+    """A callback for setTimeout: everything a success needs besides the answer."""
+    def task():
+        log.contract_line('✅ Success with server: ' + done['url'])
+        log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
+                 + str(Date.now() - run.started_ms) + ' ms')
+        if probes_waiting:
+            start_background_probes(settings)
+        _quietly(mark_ok(settings, done['url'], done['latencyMs']))
+        _quietly(_outpace(settings, losers, done))
+        _quietly(set_status(st.KEY_READY, st.SUCCESS))
+        if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
+                or len(pool.due_for_probe(Date.now())) > 0:
+            _quietly(schedule_probe_alarm(settings))
+    return task
 
 
 async def _reset_round(settings):

@@ -6,14 +6,14 @@ interleave and lose a mark.
 """
 
 from core.pool import Pool
-from glue.store import POOL_HEALTH, SESSION, get_item, set_item
+from glue.store import POOL_HEALTH_ITEM
 
 _chain = {'tail': None}
 
 
 async def read_pool(settings):
     """The Pool for the configured servers, as last stored."""
-    ledger = await get_item(SESSION, POOL_HEALTH, None)
+    ledger = await POOL_HEALTH_ITEM.read()
     return Pool(settings['servers'], ledger)
 
 
@@ -22,7 +22,7 @@ def update_pool(settings, mutate):
     async def run(ignored=None):
         pool = await read_pool(settings)
         result = mutate(pool)
-        await set_item(SESSION, POOL_HEALTH, pool.to_obj())
+        await POOL_HEALTH_ITEM.write(pool.to_obj())
         return result
     tail = _chain['tail']
     if tail == None:  # noqa: E711

@@ -8,7 +8,7 @@ from glue.config import load_settings, settings_report
 from glue.donate import donate_key
 from glue.health import retry_server_now
 from glue.keyfetch import get_api_key
-from glue.store import POOL_HEALTH, SESSION, STATUS, get_item
+from glue.store import POOL_HEALTH_ITEM, SESSION, STATUS, get_item
 
 
 def is_from_this_extension(sender):
@@ -21,7 +21,7 @@ def is_from_this_extension(sender):
 
 async def pool_status():
     settings = await load_settings()
-    ledger = await get_item(SESSION, POOL_HEALTH, None)
+    ledger = await POOL_HEALTH_ITEM.read()
     pool = Pool(settings['servers'], ledger)
     status = await get_item(SESSION, STATUS, None)
     return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}

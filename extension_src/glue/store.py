@@ -6,6 +6,8 @@ local (on disk): settings, testConfig
 An API key is only ever written to session (keyCache), never to local.
 """
 
+from jsonutil import canonicalJson
+
 SESSION = 'session'
 LOCAL = 'local'
 
@@ -38,3 +40,78 @@ async def set_item(area, key, value):
 
 async def remove_item(area, key):
     await _area(area).remove(key)
+
+
+class Mirror:
+    """One storage item, mirrored in the worker's memory.
+
+    Reads hit memory while the mirror is valid; the first read after the
+    worker starts, or after anyone else changed the item, goes to storage.
+    chrome.storage.onChanged (forwarded by on_storage_changed) invalidates the
+    mirror whenever the stored value is not the one this worker last wrote, so
+    a settings change from the options page, or a cleared session, applies to
+    the next request. A generation counter keeps a read that raced with a
+    change from filling the mirror with the old value.
+
+    Saves the storage round trips (about 1 ms each) on every key request:
+    the difference between a key in ~1.3x a plain fetch and ~1.5x.
+    """
+
+    def __init__(self, area, key):
+        self.area = area
+        self.key = key
+        self.valid = False
+        self.value = None
+        self.json = 'null'
+        self.generation = 0
+
+    def invalidate(self):
+        self.valid = False
+        self.value = None
+        self.generation = self.generation + 1
+
+    def _remember(self, value):
+        self.json = canonicalJson(value if value != None else None)  # noqa: E711
+        self.value = JSON.parse(self.json)   # a private copy: nobody else can change it
+        self.valid = True
+
+    async def read(self):
+        """The stored value (a copy that callers must not change), or None."""
+        if self.valid:
+            return self.value
+        generation = self.generation
+        value = await get_item(self.area, self.key, None)
+        if generation == self.generation:
+            self._remember(value)
+            return self.value
+        return value
+
+    async def write(self, value):
+        self.generation = self.generation + 1
+        self._remember(value)
+        await set_item(self.area, self.key, value)
+
+    async def remove(self):
+        self.generation = self.generation + 1
+        self._remember(None)
+        await remove_item(self.area, self.key)
+
+    def on_changed(self, changes, area):
+        if area != self.area or self.key not in changes:
+            return None
+        new_value = changes[self.key].newValue
+        if not self.valid or canonicalJson(new_value if new_value != None else None) != self.json:  # noqa: E711
+            self.invalidate()
+        return None
+
+
+SETTINGS_ITEM = Mirror(LOCAL, SETTINGS)
+POOL_HEALTH_ITEM = Mirror(SESSION, POOL_HEALTH)
+KEY_CACHE_ITEM = Mirror(SESSION, KEY_CACHE)
+MIRRORS = [SETTINGS_ITEM, POOL_HEALTH_ITEM, KEY_CACHE_ITEM]
+
+
+def on_storage_changed(changes, area):
+    """chrome.storage.onChanged listener (registered by background.py)."""
+    for mirror in MIRRORS:
+        mirror.on_changed(changes, area)

@@ -441,7 +441,11 @@ class Ext:
         self.stop_sw()
         self.page.evaluate("""() => Promise.all([
             chrome.storage.local.clear(), chrome.storage.session.clear(), chrome.alarms.clearAll()])""")
-        self.stop_sw()  # clearing storage may have woken it (storage.onChanged)
+        # Clearing storage wakes the worker (it listens to storage.onChanged).
+        # Stopping a worker in the middle of its start takes Chrome ~1 s, so let
+        # it finish starting (a message answers once it runs), then stop it.
+        self.wake()
+        self.stop_sw()
         self._log_offset = self._s.log_path.stat().st_size if self._s.log_path.exists() else 0
         self._pump()
         self._s.console.clear()
