@@ -218,3 +218,16 @@ def test_an_address_that_is_not_an_image(ext, pool):
     answer = analyze(ext, pool.provider.page_url)
     assert answer["ok"] is False and "not an image" in answer["error"], answer
     assert provider_calls(pool) == []
+
+
+# --------------------------------------------------------------- the badge
+
+def test_the_toolbar_badge_shows_the_outcome(ext, pool):
+    badge = "() => chrome.action.getBadgeText({})"
+    answer = analyze(ext, pool.provider.image_url)
+    assert answer["ok"] is True
+    assert ext.page.evaluate(badge) == "✓"
+    pool.provider.reject_all = True
+    answer = analyze(ext, pool.provider.image_url)
+    assert answer["ok"] is False
+    assert ext.page.evaluate(badge) == "!"
