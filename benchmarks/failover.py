@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from tests.extension_worker import wait_for_install, wait_for_worker  # noqa: E402
 from tests.mock_servers import KeyServer  # noqa: E402
 
 REFERENCE_JS = (Path(__file__).resolve().parent / "reference.js").read_text(encoding="utf-8")
@@ -272,33 +272,6 @@ class Bench:
 
     def floor(self, base: str) -> list:
         return self.sw.evaluate(FLOOR_TRIAL_JS, base)
-
-
-def wait_for_worker(ctx):
-    def ours(w) -> bool:
-        return w.url.startswith("chrome-extension://")
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        for w in ctx.service_workers:
-            if ours(w):
-                return w
-        try:
-            return ctx.wait_for_event("serviceworker", predicate=ours, timeout=1000)
-        except PlaywrightTimeoutError:
-            pass
-    raise RuntimeError("the extension's service worker did not start")
-
-
-def wait_for_install(sw) -> None:
-    """onInstalled has run (the context menu exists): stopping the worker is safe now."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            sw.evaluate("() => chrome.contextMenus.update('analyze-image', {})")
-            return
-        except Exception:  # noqa: BLE001 - not yet
-            time.sleep(0.05)
-    raise RuntimeError("the extension's service worker did not finish installing")
 
 
 # --------------------------------------------------------------------------
@@ -832,8 +805,8 @@ def main(argv: list[str] | None = None) -> int:
                 str(tmp / "profile"), executable_path=args.chromium, headless=True,
                 args=[f"--disable-extensions-except={ext_dir}", f"--load-extension={ext_dir}"])
             try:
-                sw = wait_for_worker(ctx)
-                wait_for_install(sw)
+                sw = wait_for_worker(ctx, START_TIMEOUT_S)
+                wait_for_install(sw, START_TIMEOUT_S)
                 ext_id = sw.url.split("/")[2]
                 bench = Bench(ctx, sw, ext_id, servers)
                 meta = {

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
+from tests.extension_worker import WorkerNotReady, wait_for_install, wait_for_worker
 from tests.mock_servers import KeyServer, MockError, ProviderServer  # tests/conftest.py: sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,40 +151,6 @@ class BrowserSession:
         return self.user_data_dir / "chrome_debug.log"
 
 
-def _wait_for_sw(ctx) -> Any:
-    """The extension's service worker, surviving the start-up race (TESTING.md §1)."""
-    def ours(w) -> bool:
-        return w.url.startswith("chrome-extension://")
-
-    deadline = time.monotonic() + SW_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        for w in ctx.service_workers:
-            if ours(w):
-                return w
-        try:
-            return ctx.wait_for_event("serviceworker", predicate=ours, timeout=1000)
-        except PlaywrightTimeoutError:
-            pass  # it may have started between the look and the wait: look again
-    pytest.fail(f"the extension's service worker did not start within {SW_START_TIMEOUT_S} s",
-                pytrace=False)
-
-
-def _wait_for_install(sw) -> None:
-    """Let the first start finish (onInstalled ran: the context menu exists).
-
-    Stopping the worker during its very first start can leave the extension
-    with a worker that never starts again (seen: every message unanswered).
-    """
-    deadline = time.monotonic() + SW_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            sw.evaluate("() => chrome.contextMenus.update('analyze-image', {})")
-            return
-        except Exception:  # noqa: BLE001 - not created yet: poll
-            time.sleep(0.05)
-    pytest.fail("the extension's service worker did not finish installing", pytrace=False)
-
-
 @pytest.fixture(scope="session")
 def browser_ctx(playwright_sync, built_extension: Path, tmp_path_factory) -> BrowserSession:
     """One headless persistent context with the extension loaded, for the whole session."""
@@ -209,9 +175,12 @@ def browser_ctx(playwright_sync, built_extension: Path, tmp_path_factory) -> Bro
             url = worker.url if worker else (m.page.url if m.page else "")
             console.append(ConsoleLine(m.type, m.text, url))
         ctx.on("console", on_console)
-        sw = _wait_for_sw(ctx)
+        try:
+            sw = wait_for_worker(ctx, SW_START_TIMEOUT_S)
+            wait_for_install(sw, SW_START_TIMEOUT_S)
+        except WorkerNotReady as e:
+            pytest.fail(str(e), pytrace=False)
         ext_id = sw.url.split("/")[2]
-        _wait_for_install(sw)
         session = BrowserSession(ctx=ctx, sw=sw, id=ext_id, ext_dir=built_extension,
                                  user_data_dir=user_data_dir, console=console)
         yield session
