@@ -563,10 +563,15 @@ def trace_healthy(b: Bench, runs: int) -> dict:
     for _ in range(runs):
         traces.append(b.sw.evaluate(TRACE_RUN_JS))
         time.sleep(PAUSE_S)
+    return report_traces(b, traces, f"the median of {runs} healthy Keypool requests "
+                                    "(instrumented, so a little slower)")
+
+
+def report_traces(b: Bench, traces: list, title: str) -> dict:
+    """Log the trace with the median total, drop the instrumentation, and return the totals."""
     traces.sort(key=lambda t: t["total"])
     median = traces[len(traces) // 2]
-    log(f"trace: the median of {runs} healthy Keypool requests (instrumented, so a little slower): "
-        f"{median['total']:.1f} ms to the answer")
+    log(f"trace: {title}: {median['total']:.1f} ms to the answer")
     for name, start, end in sorted(median["ev"], key=lambda e: e[1]):
         after = "   (after the answer)" if start >= median["total"] else ""
         log(f"  {start:6.1f} -> {end:6.1f} ms  {name}{after}")
@@ -588,16 +593,8 @@ def trace_restart(b: Bench, runs: int) -> dict:
         b.sw.evaluate(TRACE_INSTALL_JS)
         traces.append(b.sw.evaluate(TRACE_RUN_JS))
         time.sleep(PAUSE_S)
-    traces.sort(key=lambda t: t["total"])
-    median = traces[len(traces) // 2]
-    log(f"trace: the median of {runs} first requests after a worker restart, all healthy "
-        f"(instrumented): {median['total']:.1f} ms to the answer")
-    for name, start, end in sorted(median["ev"], key=lambda e: e[1]):
-        after = "   (after the answer)" if start >= median["total"] else ""
-        log(f"  {start:6.1f} -> {end:6.1f} ms  {name}{after}")
-    b.stop_sw()
-    b.wake()
-    return {"median": median, "totals": [t["total"] for t in traces]}
+    return report_traces(b, traces, f"the median of {runs} first requests after a worker "
+                                    "restart, all healthy (instrumented)")
 
 
 SCENARIOS = {
