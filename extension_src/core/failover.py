@@ -119,8 +119,11 @@ def no_key_message(failures, n_servers):
     if broken > 0:
         parts.append(_plural(broken, 'answer', 'answers') + ' unusable')
     detail = ' (' + ', '.join(parts) + ')' if len(parts) > 0 else ''
-    return ('Could not get an API key: none of the ' + _plural(n_servers, 'key server', 'key servers')
-            + ' gave one' + detail + '. Check that the key servers are running, then try again.')
+    if n_servers == 1:
+        return ('Could not get an API key: the key server did not give one' + detail
+                + '. Check that the key server is running, then try again.')
+    return ('Could not get an API key: none of the ' + str(n_servers) + ' key servers gave one'
+            + detail + '. Check that the key servers are running, then try again.')
 
 
 OFFLINE_MESSAGE = 'You appear to be offline. Check your internet connection, then try again.'

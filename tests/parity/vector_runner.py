@@ -62,6 +62,40 @@ def run_pool(case):
     return results
 
 
+def run_keyrun(case):
+    """A scripted key fetch: which server each attempt goes to, rounds, the final message."""
+    servers = case['servers']
+    p = pool.Pool(servers, None)
+    run = failover.KeyRun(0, len(servers), case['timeoutMs'], case['backoffMs'], case['avoid'])
+    pick_random = fixed_random(case['random'])
+    now_ms = 0
+    steps = []
+    for kind in case['outcomes']:
+        url = run.next_server(p, now_ms, pick_random)
+        round_over = url == None and run.is_round_over(p, now_ms)  # noqa: E711
+        if round_over and run.can_retry_round(now_ms, case['backoffMs']):
+            now_ms = now_ms + case['backoffMs']
+            p.reset_round(now_ms)
+            run.new_round()
+            steps.append('round ' + str(run.round))
+            url = run.next_server(p, now_ms, pick_random)
+        if url == None:  # noqa: E711
+            steps.append('no server left')
+            break
+        run.start(url)
+        now_ms = now_ms + 10
+        o = outcome.Outcome(kind, kind)
+        run.finish(url, o)
+        steps.append(url + ' ' + kind)
+        if kind == 'ok':
+            p.mark_ok(url, now_ms, 10)
+            break
+        p.mark_failed(url, now_ms, o, 1000, 300000, fixed_random([0.0]))
+    steps.append(run.failure_message(len(servers)) if len(run.failures) > 0 else 'no failure')
+    steps.append(run.attempts)
+    return steps
+
+
 def run_case(case):
     fn = case['fn']
     a = case['args']
@@ -110,6 +144,8 @@ def run_case(case):
         return failover.worst_case_ms(a[0], a[1], a[2])
     if fn == 'pool':
         return run_pool(case)
+    if fn == 'keyrun':
+        return run_keyrun(case)
     return 'unknown fn ' + fn
 
 
