@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.extension_worker import wait_for_install, wait_for_worker  # noqa: E402
+from tests.extension_worker import stop_worker, wait_for_install, wait_for_worker  # noqa: E402
 from tests.mock_servers import KeyServer  # noqa: E402
 
 REFERENCE_JS = (Path(__file__).resolve().parent / "reference.js").read_text(encoding="utf-8")
@@ -210,22 +210,8 @@ class Bench:
                 time.sleep(0.2)
         raise RuntimeError(f"the service worker does not wake up: {last}")
 
-    def _sw_targets(self, cdp) -> list[dict]:
-        prefix = f"chrome-extension://{self.id}/"
-        return [t for t in cdp.send("Target.getTargets")["targetInfos"]
-                if t["type"] == "service_worker" and t["url"].startswith(prefix)]
-
     def stop_sw(self) -> None:
-        """Stop the worker as Chrome's idle timeout would (TESTING.md §3)."""
-        cdp = self.ctx.browser.new_browser_cdp_session()
-        try:
-            for t in self._sw_targets(cdp):
-                cdp.send("Target.closeTarget", {"targetId": t["targetId"]})
-            deadline = time.monotonic() + 3
-            while self._sw_targets(cdp) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        finally:
-            cdp.detach()
+        stop_worker(self.ctx, self.id, wait_s=3)
 
     def restart_sw(self) -> None:
         self.stop_sw()

@@ -21,7 +21,7 @@ def create_menu():
         await chrome.contextMenus.removeAll()
         chrome.contextMenus.create({'id': MENU_ID, 'title': 'Analyze image with Keypool',
                                     'contexts': ['image']})
-    run().catch(lambda e: log.error('context menu', e))
+    log.in_background(run(), 'context menu')
 
 
 def on_installed(details):
@@ -32,7 +32,7 @@ def on_installed(details):
 def on_startup():
     async def run():
         await schedule_probe_alarm(await load_settings())
-    run().catch(lambda e: log.error('startup', e))
+    log.in_background(run(), 'startup')
 
 
 def on_menu_click(info, tab):
@@ -43,7 +43,7 @@ def on_menu_click(info, tab):
     async def run():
         answer = await with_badge(analyze(info.srcUrl, None))
         await show_on_page(tab_id, answer)
-    run().catch(lambda e: log.error('context menu analysis', e))
+    log.in_background(run(), 'context menu analysis')
     return None
 
 
@@ -56,13 +56,13 @@ def on_command(command, tab):
     async def run():
         answer = await with_badge(analyze_tab(window_id))
         await show_on_page(tab_id, answer)
-    run().catch(lambda e: log.error('shortcut analysis', e))
+    log.in_background(run(), 'shortcut analysis')
     return None
 
 
 def on_alarm(alarm):
     if alarm.js_name == PROBE_ALARM:
-        on_probe_alarm().catch(lambda e: log.error('probe alarm', e))
+        log.in_background(on_probe_alarm(), 'probe alarm')
 
 
 chrome.storage.onChanged.addListener(on_storage_changed)

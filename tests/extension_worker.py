@@ -43,3 +43,27 @@ def wait_for_install(sw, timeout_s: float) -> None:
         except Exception:  # noqa: BLE001 - not created yet: poll
             time.sleep(0.05)
     raise WorkerNotReady("the extension's service worker did not finish installing")
+
+
+def _worker_targets(cdp, ext_id: str) -> list[dict]:
+    prefix = f"chrome-extension://{ext_id}/"
+    return [t for t in cdp.send("Target.getTargets")["targetInfos"]
+            if t["type"] == "service_worker" and t["url"].startswith(prefix)]
+
+
+def stop_worker(ctx, ext_id: str, wait_s: float) -> int:
+    """Stop the extension's worker as Chrome's idle timeout would (TESTING.md §3).
+
+    Waits up to wait_s for the target to go away; returns how many were stopped.
+    """
+    cdp = ctx.browser.new_browser_cdp_session()
+    try:
+        targets = _worker_targets(cdp, ext_id)
+        for t in targets:
+            cdp.send("Target.closeTarget", {"targetId": t["targetId"]})
+        deadline = time.monotonic() + wait_s
+        while _worker_targets(cdp, ext_id) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(targets)
+    finally:
+        cdp.detach()

@@ -9,25 +9,30 @@ costs one storage read and no validation.
 import build_config
 from core.settings import resolve_settings
 from glue import log
-from glue.store import LOCAL, SETTINGS, SETTINGS_ITEM, TEST_CONFIG, get_item
+from glue.store import LOCAL, SETTINGS_ITEM, TEST_CONFIG, get_item
 
 _memo = {'json': None, 'resolved': None}
 _warned = {'text': ''}
 
 
-def settings_from(stored):
-    """The effective settings for a stored `settings` value (memoized), warning once."""
+def _resolved(stored):
+    """[settings, warnings] for a stored `settings` value, memoized on its JSON."""
     as_json = JSON.stringify(stored if stored != None else None)  # noqa: E711
     if _memo['json'] != as_json:
         _memo['resolved'] = resolve_settings(build_config.DEFAULTS, stored)
         _memo['json'] = as_json
-    warnings = _memo['resolved'][1]
+    return _memo['resolved']
+
+
+def settings_from(stored):
+    """The effective settings for a stored `settings` value, warning once per change."""
+    warnings = _resolved(stored)[1]
     joined = '\n'.join(warnings)
     if joined != _warned['text']:
         _warned['text'] = joined
         for text in warnings:
             log.warn(text)
-    return _memo['resolved'][0]
+    return _resolved(stored)[0]
 
 
 async def load_settings():
@@ -36,8 +41,7 @@ async def load_settings():
 
 async def settings_report():
     """[settings, warnings] for the options page."""
-    stored = await get_item(LOCAL, SETTINGS, None)
-    return resolve_settings(build_config.DEFAULTS, stored)
+    return _resolved(await SETTINGS_ITEM.read())
 
 
 async def is_offline():

@@ -110,7 +110,7 @@ async def on_probe_alarm():
 
 def start_background_probes(settings):
     """Probe servers on probation without making anyone wait."""
-    probe_due(settings).catch(lambda e: log.error('probe failed', e))
+    log.in_background(probe_due(settings), 'probe')
 
 
 async def retry_server_now(url):

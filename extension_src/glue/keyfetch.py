@@ -22,6 +22,11 @@ from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
 
 HEDGE_TICK = 'hedge'
 
+
+def _in_background(promise):
+    """A side job (a status line, a ledger write, a probe) the answer does not wait for."""
+    log.in_background(promise, 'background write')
+
 _in_flight = {'promise': None}
 
 
@@ -31,7 +36,7 @@ def _fresh(settings, cached):
         return None
     age_ms = Date.now() - cached['fetchedAt']
     if age_ms < 0 or age_ms >= settings['keyCacheMs'] or cached['server'] not in settings['servers']:
-        _quietly(KEY_CACHE_ITEM.remove())
+        _in_background(KEY_CACHE_ITEM.remove())
         return None
     return cached
 
@@ -94,11 +99,6 @@ async def _attempt(url, settings, timeout_ms, signal):
     return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs']}
 
 
-def _quietly(promise):
-    """Run a side job (a status line, a ledger write) without holding up the answer."""
-    promise.catch(lambda e: log.error('background write failed', e))
-
-
 async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}.
 
@@ -114,7 +114,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
     last_start = {'ms': 0}
-    pool = Pool(servers, ledger) if ledger != None else await read_pool(settings)  # noqa: E711
+    pool = Pool(servers, ledger)
     # Servers back from a time out are probed in the background; while a proven
     # server is available, only after the answer, so probes never slow it down.
     probes_waiting = len(pool.due_for_probe(Date.now())) > 0
@@ -128,8 +128,8 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
         promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
         if run.attempts == 0:
             log.contract_line('🔄 Starting API key fetch with server failover...')
-            _quietly(set_status(st.GETTING_KEY, st.INFO))
-            _quietly(set_status(st.CONNECTING, st.INFO))
+            _in_background(set_status(st.GETTING_KEY, st.INFO))
+            _in_background(set_status(st.CONNECTING, st.INFO))
         run.start(url)
         attempts.append({'url': url, 'startedMs': last_start['ms'], 'promise': promise})
         log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
@@ -149,7 +149,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                         await _reset_round(settings)
                         run.new_round()
                         pool = await read_pool(settings)
-                        _quietly(set_status(st.CONNECTING, st.INFO))
+                        _in_background(set_status(st.CONNECTING, st.INFO))
                         continue
                     message = run.failure_message(n)
                     await set_status(st.error_text(message), st.ERROR)
@@ -205,12 +205,12 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
                  + str(Date.now() - run.started_ms) + ' ms')
         if probes_waiting:
             start_background_probes(settings)
-        _quietly(mark_ok(settings, done['url'], done['latencyMs']))
-        _quietly(_outpace(settings, losers, done))
-        _quietly(set_status(st.KEY_READY, st.SUCCESS))
+        _in_background(mark_ok(settings, done['url'], done['latencyMs']))
+        _in_background(_outpace(settings, losers, done))
+        _in_background(set_status(st.KEY_READY, st.SUCCESS))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
                 or len(pool.due_for_probe(Date.now())) > 0:
-            _quietly(schedule_probe_alarm(settings))
+            _in_background(schedule_probe_alarm(settings))
     return task
 
 
@@ -231,4 +231,4 @@ async def _outpace(settings, attempts, winner):
             outcome = oc.Outcome(oc.OUTPACED, 'no answer after ' + str(silent_ms)
                                  + ' ms while another server answered')
             await mark_failed(settings, a['url'], outcome)
-            probe(a['url'], settings).catch(lambda e: None)
+            _in_background(probe(a['url'], settings))

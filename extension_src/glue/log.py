@@ -26,3 +26,8 @@ def error(text, err=None):
         console.error(PREFIX + ' ' + text, str(err), err.stack if err.stack != None else '')  # noqa: E711
     else:
         console.error(PREFIX + ' ' + text)
+
+
+def in_background(promise, what):
+    """Let promise run without anyone awaiting it; log its failure under `what`."""
+    promise.catch(lambda e: error(what + ' failed', e))

@@ -1,14 +1,14 @@
 """Messages to the service worker (CONTRACT.md §4): checked, routed, always answered."""
 
 from core.compat import is_object, is_str
-from core.pool import Pool
 from glue import log
 from glue.analyze import analyze, analyze_tab, with_badge
 from glue.config import load_settings, settings_report
 from glue.donate import donate_key
 from glue.health import retry_server_now
 from glue.keyfetch import get_api_key
-from glue.store import POOL_HEALTH_ITEM, SESSION, STATUS, get_item
+from glue.ledger import read_pool
+from glue.store import SESSION, STATUS, get_item
 
 
 def is_from_this_extension(sender):
@@ -20,9 +20,7 @@ def is_from_this_extension(sender):
 
 
 async def pool_status():
-    settings = await load_settings()
-    ledger = await POOL_HEALTH_ITEM.read()
-    pool = Pool(settings['servers'], ledger)
+    pool = await read_pool(await load_settings())
     status = await get_item(SESSION, STATUS, None)
     return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}
 

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.extension_worker import WorkerNotReady, wait_for_install, wait_for_worker
+from tests.extension_worker import WorkerNotReady, stop_worker, wait_for_install, wait_for_worker
 from tests.mock_servers import KeyServer, MockError, ProviderServer  # tests/conftest.py: sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,24 +315,9 @@ class Ext:
 
     # -- service worker ----------------------------------------------------
 
-    def _sw_targets(self, cdp) -> list[dict]:
-        prefix = f"chrome-extension://{self.id}/"
-        return [t for t in cdp.send("Target.getTargets")["targetInfos"]
-                if t["type"] == "service_worker" and t["url"].startswith(prefix)]
-
     def stop_sw(self) -> int:
         """Stop the SW as Chrome's idle timeout would (TESTING.md §3); how many were stopped."""
-        cdp = self.ctx.browser.new_browser_cdp_session()
-        try:
-            targets = self._sw_targets(cdp)
-            for t in targets:
-                cdp.send("Target.closeTarget", {"targetId": t["targetId"]})
-            deadline = time.monotonic() + 1
-            while self._sw_targets(cdp) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            return len(targets)
-        finally:
-            cdp.detach()
+        return stop_worker(self.ctx, self.id, wait_s=1)
 
     def sw_eval(self, expression: str, arg: Any = None) -> Any:
         """``sw.evaluate`` after a wake-up (evaluate on a stopped SW hangs)."""
