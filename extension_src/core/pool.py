@@ -18,7 +18,7 @@ CONTRACT.md §4 reports probation as "available" (it is back in the pool) with
 
 from core.compat import field, is_int, is_list, is_number, is_object, is_str
 from core.ejection import ejection_ms, retry_after_ejection_ms
-from core.hedge import remember_latency
+from core.hedge import HEDGE_CREDIT_INITIAL, earn_credit, remember_latency
 
 AVAILABLE = 'available'
 PROBATION = 'probation'
@@ -81,13 +81,16 @@ class Pool:
             self.health[url] = _health_from_obj(url, field(stored, url))
         latencies = field(ledger, 'latenciesMs') if is_object(ledger) else None
         self.latencies_ms = [x for x in latencies if is_number(x)] if is_list(latencies) else []
+        credit = field(ledger, 'hedgeCredit') if is_object(ledger) else None
+        self.hedge_credit = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
 
     def to_obj(self):
         """The ledger as plain data. Servers no longer configured are dropped."""
         servers = {}
         for url in self.servers:
             servers[url] = self.health[url].to_obj()
-        return {'servers': servers, 'latenciesMs': [x for x in self.latencies_ms]}
+        return {'servers': servers, 'latenciesMs': [x for x in self.latencies_ms],
+                'hedgeCredit': self.hedge_credit}
 
     def state(self, url, now_ms):
         return self.health[url].state(now_ms)
@@ -163,6 +166,10 @@ class Pool:
         h.reason = None
         if latency_ms != None:  # noqa: E711
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
+
+    def settle_hedge_credit(self, credit_after_run):
+        """A key fetch ended with credit_after_run left: keep it, plus what the fetch earned."""
+        self.hedge_credit = earn_credit(credit_after_run)
 
     def release(self, url, now_ms):
         """End url's ejection now (a person pressed "retry now"); it stays on probation."""
