@@ -212,8 +212,20 @@ class KeyRun:
         return now_ms >= self.deadline_ms
 
     def can_retry_round(self, now_ms, backoff_ms):
-        """May one more round start after the backoff (once, and within the deadline)?"""
+        """May one more round start after the backoff (once, and within the deadline)?
+
+        Not when the servers said the shared pool is empty: it does not refill in
+        a few seconds, and asking again only costs the servers.
+        """
+        if self._said_pool_empty():
+            return False
         return self.round < MAX_ROUNDS and now_ms + backoff_ms < self.deadline_ms
+
+    def _said_pool_empty(self):
+        for item in self.failures:
+            if item[1].kind == oc.POOL_EMPTY:
+                return True
+        return False
 
     def failure_message(self, n_servers):
         """What to tell a person when no server gave a key."""
@@ -230,9 +242,15 @@ def no_key_message(failures, n_servers):
     refused = 0
     busy = 0
     broken = 0
+    empty = 0
+    blocked = 0
     for item in failures:
         kind = item[1].kind
-        if kind == oc.TIMEOUT or kind == oc.OUTPACED:
+        if kind == oc.POOL_EMPTY:
+            empty += 1
+        elif kind == oc.BLOCKED:
+            blocked += 1
+        elif kind == oc.TIMEOUT or kind == oc.OUTPACED:
             timeouts += 1
         elif kind == oc.REFUSED:
             refused += 1
@@ -250,6 +268,16 @@ def no_key_message(failures, n_servers):
     if broken > 0:
         parts.append(_plural(broken, 'answer', 'answers') + ' unusable')
     detail = ' (' + ', '.join(parts) + ')' if len(parts) > 0 else ''
+    if empty > 0:
+        # The servers share one pool (KEYSERVERS.md): one "no keys" is everyone's.
+        return ('Could not get an API key: the key servers are running, but the pool has no '
+                'API keys left. Donate a key in the Keypool popup to refill it, then try again.')
+    if blocked > 0 and blocked == len(failures):
+        if n_servers == 1:
+            return ('Could not get an API key: Keypool may not reach the key server. '
+                    'Allow it in Options, then try again.')
+        return ('Could not get an API key: Keypool may not reach the key servers. '
+                'Allow them in Options, then try again.')
     if n_servers == 1:
         return ('Could not get an API key: the key server did not give one' + detail
                 + '. Check that the key server is running, then try again.')

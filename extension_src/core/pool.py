@@ -23,6 +23,7 @@ from core.hedge import HEDGE_CREDIT_INITIAL, earn_credit, remember_latency
 AVAILABLE = 'available'
 PROBATION = 'probation'
 FAILED = 'failed'
+POOL_EMPTY = 'pool_empty'   # core.outcome.POOL_EMPTY (pool stays free of outcome imports)
 
 
 class ServerHealth:
@@ -125,8 +126,20 @@ class Pool:
         return choices[index]
 
     def due_for_probe(self, now_ms):
-        """The servers on probation: their ejection is over, their recovery unproven."""
-        return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION]
+        """The servers on probation: their ejection is over, their recovery unproven.
+
+        Not those out because the shared pool was empty: /health says nothing
+        about keys, so a probe would put them back only for the key route to
+        fail again. The key route itself decides, once their time out is over.
+        """
+        return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION
+                and self.health[u].kind != POOL_EMPTY]
+
+    def refilled(self, now_ms):
+        """A donation was accepted: servers out because the pool was empty are back."""
+        for url in self.servers:
+            if self.health[url].kind == POOL_EMPTY:
+                self.mark_ok(url, now_ms, None)
 
     def next_retry_at_ms(self, now_ms):
         """The earliest retryAt still in the future, or None."""

@@ -43,6 +43,9 @@ def run_pool(case):
         elif verb == 'reset':
             p.reset_round(op[1])
             results.append(None)
+        elif verb == 'refilled':
+            p.refilled(op[1])
+            results.append(None)
         elif verb == 'release':
             p.release(op[1], op[2])
             results.append(None)
