@@ -74,7 +74,8 @@ head_as_get        ``HEAD`` runs the GET handler (a ``HEAD /gemini-key``
 keys available``), ``db_down`` (health hangs, as the driver's 30 s
 server-selection timeout does; key and donate 500), ``express_health`` (the
 older server's broken ``/health``: 503 ``port is not defined`` at once, while
-the key and donate routes work).
+the key and donate routes work), ``stall_after_store`` (donate route: the key
+is stored in the KeyStore, then the answer never comes: an ambiguous timeout).
 
 An exception inside a handler is answered with 500 and recorded in
 ``.errors``; the pytest fixtures re-raise it at teardown, so a broken mock
@@ -119,7 +120,7 @@ MODES = frozenset({
     "ok", "refuse", "drop", "hang", "status", "retry_after", "bad_json", "html",
     "slow", "slow_body", "message", "missing_key", "empty_key",
     "non_string_key", "api_key_field", "donate_reject", "donate_duplicate",
-    "empty_pool", "db_down", "express_health",
+    "empty_pool", "db_down", "express_health", "stall_after_store",
 })
 #: the real key server's behaviours (KEYSERVERS.md), one word each
 TRAITS = frozenset({"shared", "latency", "real_errors", "strict_cors", "strict_paths",
@@ -130,7 +131,7 @@ NO_KEYS_ERROR = "Unable to allocate API key: No active API keys available"
 DUPLICATE_ERROR = "This API key has already been donated"
 DONATED_MESSAGE = "API key validated and added successfully! Thank you for your donation."
 KEY_MODES = frozenset({"missing_key", "empty_key", "non_string_key", "api_key_field"})
-REAL_MODES = frozenset({"empty_pool", "db_down", "express_health"})
+REAL_MODES = frozenset({"empty_pool", "db_down", "express_health", "stall_after_store"})
 DONATE_MODES = frozenset({"donate_reject", "donate_duplicate"})
 
 BAD_JSON = '{"ok": tru'
@@ -744,6 +745,19 @@ class KeyServer(_MockServer):
         if name == "express_health" and kind == "health":
             return web.json_response({"status": "unhealthy", "database": "error",
                                       "error": "port is not defined"}, status=503)
+        if name == "stall_after_store" and kind == "donate":
+            release = self._release
+            try:
+                data = json.loads(await request.text())
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("apiKey"), str):
+                if self.store is not None:
+                    self.store.donate(data)
+                with self._lock:
+                    self.donated.append(data)
+            await self._hang_until(release, request)
+            return web.Response(status=499)
         if name == "db_down":
             if kind == "health":
                 release = self._release

@@ -13,7 +13,7 @@ from core.redact import mask_key
 from glue import log
 from glue.config import is_offline, settings_from
 from glue.health import check_health, mark_failed, mark_ok, probe, schedule_probe_alarm, \
-    start_background_probes
+    start_background_probes, unless_blocked
 from glue.ledger import read_pool, update_pool
 from glue.net import request, sleep, timer
 from glue.status import set_status
@@ -91,7 +91,9 @@ async def _attempt(url, settings, timeout_ms, signal):
     started_ms = Date.now()
     res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms, signal)
     if res['errorName'] != None:  # noqa: E711
-        outcome = oc.error_outcome(res['errorName'], timeout_ms)
+        # The failure path only: a refused request on a host without permission
+        # may be the browser's CORS block, which blames no server.
+        outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     else:
         outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
                                  Date.now())
