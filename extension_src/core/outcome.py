@@ -26,6 +26,10 @@ ABORTED = 'aborted'          # we cancelled it (user action over): not the serve
 REJECTED = 'rejected'        # donation: the server's verdict on the key (4xx); not a failure
 OFFLINE = 'offline'          # the browser is offline: nobody's fault but the network's
 
+# Set by glue.net for answers it does not read (never a JS error's name).
+REDIRECT_ERROR = 'RedirectError'
+TOO_LARGE_ERROR = 'TooLargeError'
+
 SERVER_TEXT_MAX_CHARS = 300
 MAX_KEY_CHARS = 512     # the same bound as a donated key (core.donation)
 
@@ -83,13 +87,18 @@ def error_outcome(error_name, timeout_ms):
     """The Outcome of a fetch() that threw, from the JS error's name.
 
     TimeoutError: our own deadline; AbortError: cancelled by us (a lost hedge or
-    the end of the user action); anything else (TypeError 'Failed to fetch'):
-    the network refused us.
+    the end of the user action); RedirectError / TooLargeError (glue.net): an
+    unusable answer; anything else (TypeError 'Failed to fetch'): the network
+    refused us.
     """
     if error_name == 'TimeoutError':
         return Outcome(TIMEOUT, 'timeout after ' + str(timeout_ms) + ' ms')
     if error_name == 'AbortError':
         return Outcome(ABORTED, 'cancelled')
+    if error_name == REDIRECT_ERROR:
+        return Outcome(INVALID, 'answered with a redirect, which Keypool does not follow')
+    if error_name == TOO_LARGE_ERROR:
+        return Outcome(INVALID, 'answer too large')
     return Outcome(REFUSED, 'connection refused')
 
 

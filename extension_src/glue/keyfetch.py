@@ -16,7 +16,7 @@ from glue.config import is_offline, settings_from
 from glue.health import mark_failed, mark_ok, probe, schedule_probe_alarm, \
     start_background_probes
 from glue.ledger import read_pool, update_pool
-from glue.net import request, sleep, timer
+from glue.net import monotonic_ms, request, sleep, timer
 from glue.status import set_status
 from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
 
@@ -88,15 +88,27 @@ async def _fetch_and_cache(settings, avoid_server, ledger):
 
 
 async def _attempt(url, settings, timeout_ms, signal):
-    """One key request; resolves (never rejects) to {url, outcome, startedMs, latencyMs}."""
-    started_ms = Date.now()
-    res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms, signal)
-    if res['errorName'] != None:  # noqa: E711
-        outcome = oc.error_outcome(res['errorName'], timeout_ms)
-    else:
-        outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
-                                 Date.now())
-    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs']}
+    """One key request; resolves (never rejects) to {url, outcome, startedMs, latencyMs}.
+
+    Whatever the server sent, an exception here is this server's unusable
+    answer, never the whole fetch's: one hostile server must not stop the
+    failover for everyone. startedMs is on the monotonic clock.
+    """
+    started_ms = monotonic_ms()
+    try:
+        res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms,
+                            signal)
+        latency_ms = res['latencyMs']
+        if res['errorName'] != None:  # noqa: E711
+            outcome = oc.error_outcome(res['errorName'], timeout_ms)
+        else:
+            outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
+                                     Date.now())
+    except Exception as e:
+        log.error('reading the answer of ' + url + ' failed', e)
+        latency_ms = Math.round(monotonic_ms() - started_ms)
+        outcome = oc.Outcome(oc.INVALID, 'unreadable answer')
+    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': latency_ms}
 
 
 async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
@@ -110,7 +122,10 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     servers = settings['servers']
     n = len(servers)
     avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
-    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid)
+    # The run's deadline and the hedge timer use the monotonic clock; the pool's
+    # ledger (stored, shared across workers) keeps wall-clock epoch ms.
+    run = KeyRun(monotonic_ms(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'],
+                 avoid)
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
     last_start = {'ms': 0}
@@ -123,8 +138,8 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
         probes_waiting = False
 
     def start_attempt(url):
-        timeout_ms = run.attempt_timeout_ms(Date.now(), settings['keyTimeoutMs'])
-        last_start['ms'] = Date.now()
+        timeout_ms = run.attempt_timeout_ms(monotonic_ms(), settings['keyTimeoutMs'])
+        last_start['ms'] = monotonic_ms()
         promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
         if run.attempts == 0:
             log.contract_line('🔄 Starting API key fetch with server failover...')
@@ -137,11 +152,12 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     try:
         while True:
             now_ms = Date.now()
+            mono_ms = monotonic_ms()
             if len(attempts) == 0:
-                url = None if run.is_past_deadline(now_ms) else run.next_server(pool, now_ms,
-                                                                                Math.random)
+                url = None if run.is_past_deadline(mono_ms) else run.next_server(pool, now_ms,
+                                                                                 Math.random)
                 if url == None:  # noqa: E711
-                    if run.can_retry_round(now_ms, settings['allFailedBackoffMs']):
+                    if run.can_retry_round(mono_ms, settings['allFailedBackoffMs']):
                         log.info('every server failed; waiting ' + str(settings['allFailedBackoffMs'])
                                  + ' ms before one more round')
                         await set_status(st.RETRYING_ROUND, st.INFO)
@@ -159,8 +175,8 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 continue
             delay_ms = hedge_delay_ms(settings['hedgeDelayMs'], pool.latencies_ms)
             racers = [a['promise'] for a in attempts]
-            if run.should_hedge(pool, now_ms, delay_ms) and not run.is_past_deadline(now_ms):
-                wait_ms = max(0, last_start['ms'] + delay_ms - now_ms)
+            if run.should_hedge(pool, now_ms, delay_ms) and not run.is_past_deadline(mono_ms):
+                wait_ms = max(0, last_start['ms'] + delay_ms - mono_ms)
                 racers.append(timer(wait_ms, HEDGE_TICK))
             done = await Promise.race(racers)
             if done == HEDGE_TICK:
@@ -178,6 +194,9 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 # next task (the person is not waiting for them).
                 losers = attempts
                 attempts = []
+                # Before the answer, not in the task below: the caller's next
+                # status ("🧠 Analyzing image...") must come after this one.
+                _in_background(set_status(st.KEY_READY, st.SUCCESS))
                 setTimeout(_after_success_task(settings, run, pool, done, losers, probes_waiting), 0)
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
             if outcome.kind == oc.REFUSED and await is_offline():
@@ -202,12 +221,11 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
     def task():
         log.contract_line('✅ Success with server: ' + done['url'])
         log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
-                 + str(Date.now() - run.started_ms) + ' ms')
+                 + str(Math.round(monotonic_ms() - run.started_ms)) + ' ms')
         if probes_waiting:
             start_background_probes(settings)
         _in_background(mark_ok(settings, done['url'], done['latencyMs']))
         _in_background(_outpace(settings, losers, done))
-        _in_background(set_status(st.KEY_READY, st.SUCCESS))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
                 or len(pool.due_for_probe(Date.now())) > 0:
             _in_background(schedule_probe_alarm(settings))
@@ -227,7 +245,7 @@ async def _outpace(settings, attempts, winner):
     """
     for a in attempts:
         if a['startedMs'] <= winner['startedMs']:
-            silent_ms = Date.now() - a['startedMs']
+            silent_ms = Math.round(monotonic_ms() - a['startedMs'])
             outcome = oc.Outcome(oc.OUTPACED, 'no answer after ' + str(silent_ms)
                                  + ' ms while another server answered')
             await mark_failed(settings, a['url'], outcome)

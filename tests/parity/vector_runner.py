@@ -5,7 +5,7 @@ Transcrypt, in node (tests/unit/test_parity.py): both must give the expected
 results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
 """
 
-from core import compat, donation, ejection, failover, hedge, outcome, pool, provider, redact, \
+from core import compat, donation, image, ejection, failover, hedge, outcome, pool, provider, redact, \
     retry_after, settings
 
 
@@ -142,6 +142,12 @@ def run_case(case):
         return compat.json_copy(a[0], 0)
     if fn == 'mask_keylike':
         return redact.mask_keylike(a[0])
+    if fn == 'sniff_mime':
+        return image.sniff_mime(a[0])
+    if fn == 'is_forbidden_image_url':
+        return image.is_forbidden_image_url(a[0], a[1], a[2])
+    if fn == 'stored_image_url':
+        return image.stored_image_url(a[0])
     if fn == 'key_problem':
         return outcome.key_problem(a[0])
     if fn == 'request_spec':
