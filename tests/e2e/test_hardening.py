@@ -326,6 +326,7 @@ def test_the_status_line_follows_the_real_order(ext, pool):
 
 def test_a_wall_clock_jump_moves_no_deadline_or_latency(ext, pool):
     first, _ = use_servers(ext, pool)
+    ext.settings(hedgeDelayMs=0)
     first.set_mode("slow", "/gemini-key", delay_ms=300)
     pick_first(ext)
     # The wall clock jumps 10 h ahead while the key request is under way.
