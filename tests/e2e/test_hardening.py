@@ -97,9 +97,11 @@ def test_a_provider_redirect_never_carries_the_key_to_another_origin(ext, pool):
 HOSTILE_FIELDS = [
     pytest.param({"indexOf": 1}, id="indexOf"),
     pytest.param({"hasOwnProperty": 1}, id="hasOwnProperty"),
-    pytest.param({"meta": {"__kwargtrans__": None, "x": 1}}, id="nested-kwargtrans"),
-    pytest.param({"__kwargtrans__": None}, id="kwargtrans"),
+    pytest.param({"indexOf": 1, "meta": {"__kwargtrans__": None, "hasOwnProperty": 1}},
+                 id="nested-kwargtrans"),
 ]
+# (A lone __kwargtrans__ did no visible harm in the browser; the shared vectors,
+# tests/vectors/hostile.json, hold it and the other payloads for both runtimes.)
 
 
 @pytest.mark.parametrize("extra", HOSTILE_FIELDS)
@@ -140,12 +142,13 @@ def test_hostile_health_and_donate_answers_change_nothing(ext, pool):
 
 FILLER = ("The server could not validate this key because the upstream validation service "
           "answered with an error that we repeat here in full so that the operator can see "
-          "what went wrong; the key that was sent to us for validation was this one, exactly ")[:259]
+          "what went wrong; the key that was sent to us for validation was this one, exactly "
+          "as it came to us, here")[:264]
 
 
 def test_a_long_error_text_never_shows_part_of_the_donated_key(ext, pool):
     (only,) = use_servers(ext, pool, 1)
-    only.set_mode("message", "/donate-key", status=400, body={"error": FILLER + " " + DONATED})
+    only.set_mode("message", "/donate-key", status=400, body={"error": FILLER + " " + DONATED + " (rejected upstream)"})
     answer = ext.send({"type": "donateKey", "apiKey": DONATED}, timeout_ms=15_000)
     assert only.count("/donate-key", "POST") == 1
     assert answer["ok"] is False and answer.get("rejected") is True, answer
