@@ -10,7 +10,7 @@ A fresh worker runs no action yet, so on start an in-progress status or a
 from core import status as st
 from glue import log
 from glue.analyze import BADGE_TEXTS, set_badge
-from glue.status import has_activity, set_status
+from glue.status import WORKER_ID, has_activity, set_status
 from glue.store import SESSION, STATUS, get_item
 
 IN_PROGRESS_TEXTS = [st.GETTING_KEY, st.CONNECTING, st.ANALYZING, st.FINDING_SERVER,
@@ -21,7 +21,11 @@ BADGE_CLEAR_MS = 8000
 
 
 def _is_in_progress(status):
+    """An in-progress status written by a worker that is gone (every worker stamps its own)."""
     if status == None or status['level'] != st.INFO:  # noqa: E711
+        return False
+    writer = status['worker']
+    if writer == None or writer == WORKER_ID:  # noqa: E711
         return False
     return status['text'] in IN_PROGRESS_TEXTS
 
