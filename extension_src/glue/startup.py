@@ -37,9 +37,12 @@ async def repair_after_restart():
     stale_badge = both[1] == BADGE_TEXTS['work']
     if not (stale_status or stale_badge) or has_activity():
         return None
-    log.warn('the previous worker stopped in the middle of an action; telling the person')
     # No await between the check and the writes: an action that starts now
     # writes after us, and its status and badge win.
+    if not stale_status:
+        await set_badge('')          # a "…" with nothing in progress: just clear it
+        return None
+    log.warn('the previous worker stopped in the middle of an action; telling the person')
     jobs = [set_status(st.error_text(INTERRUPTED_MESSAGE), st.ERROR)]
     if stale_badge:
         jobs.append(set_badge('error'))
