@@ -207,7 +207,9 @@ def render_last():
     if url == 'tab':
         thumb.hidden = True
         tab_box.hidden = False
-    elif fmt.is_thumbnail_url(url):
+    elif fmt.is_thumbnail_url(url) and value_or_none(last, 'error') == None:  # noqa: E711
+        # Only an image Keypool loaded: a failed address may be a key server's
+        # (core.image), and an <img> would fetch it again at every open.
         if thumb.getAttribute('src') != url:
             thumb.src = url  # http(s) and data:image only: never javascript: or others
         thumb.hidden = False

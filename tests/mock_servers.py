@@ -130,6 +130,14 @@ CORS_ALLOWED_HEADERS = "Content-Type, Authorization"
 NO_KEYS_ERROR = "Unable to allocate API key: No active API keys available"
 DUPLICATE_ERROR = "This API key has already been donated"
 DONATED_MESSAGE = "API key validated and added successfully! Thank you for your donation."
+# --- hardening (issue 8) modes -------------------------------------------
+#: redirect     ``code`` (default 307) with ``Location: location``
+#: huge_body    200 ``content_type`` (default image/png), a PNG head then zeros,
+#:              ``total_mb`` (default 100) MB chunked (no Content-Length);
+#:              ``.huge_bytes_sent`` counts what was written before the client left
+HARDENING_MODES = frozenset({"redirect", "huge_body"})
+MODES = MODES | HARDENING_MODES
+# --------------------------------------------------------------------------
 KEY_MODES = frozenset({"missing_key", "empty_key", "non_string_key", "api_key_field"})
 REAL_MODES = frozenset({"empty_pool", "db_down", "express_health", "stall_after_store"})
 DONATE_MODES = frozenset({"donate_reject", "donate_duplicate"})
@@ -277,7 +285,8 @@ class _MockServer:
             self._lt.run(self._astart())
 
     async def _astart(self) -> None:
-        app = web.Application(middlewares=[self._middleware])
+        # hardening (issue 8): multi-MB images reach the provider as in real life
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024 * 1024)
         self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
                                      handle_signals=False)
@@ -524,6 +533,8 @@ class _MockServer:
         if name in DONATE_MODES and kind != "donate":
             name = "ok"
 
+        if name in HARDENING_MODES:
+            return await _hardening_answer(self, request, name, p)
         if name in ("refuse", "drop"):
             request.protocol.force_close()
             return web.Response(status=502)  # never reaches the client
@@ -586,6 +597,30 @@ class _MockServer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.origin} mode={self._mode.name}>"
+
+
+# --- hardening (issue 8) answers ---------------------------------------------
+
+async def _hardening_answer(server, request, name: str, p: dict[str, Any]) -> web.StreamResponse:
+    if name == "redirect":
+        return web.Response(status=int(p.get("code", 307)), headers={"Location": p["location"]})
+    # huge_body
+    total = int(float(p.get("total_mb", 100)) * 1024 * 1024)
+    resp = web.StreamResponse(status=200)
+    resp.content_type = p.get("content_type", "image/png")
+    resp.enable_chunked_encoding()
+    server.huge_bytes_sent = 0
+    chunk = CAT_PNG + b"\0" * (256 * 1024 - len(CAT_PNG))
+    try:
+        await resp.prepare(request)
+        while server.huge_bytes_sent < total:
+            await resp.write(chunk)
+            server.huge_bytes_sent += len(chunk)
+            await asyncio.sleep(0)
+        await resp.write_eof()
+    except (ConnectionError, RuntimeError):
+        pass  # the client stopped reading: what it cost is in huge_bytes_sent
+    return resp
 
 
 def _response(status: int, body: Any, headers=None, content_type=None) -> web.Response:
@@ -905,13 +940,33 @@ class ProviderServer(_MockServer):
     def base_openai(self) -> str:
         return f"{self.origin}/v1"
 
+    # --- hardening (issue 8): the test assets live on an origin of their own ---
+    # Keypool never loads an image from the provider's origin (core/image.py),
+    # so /img/cat.png and /page.html are also served on a second port: the
+    # same app and recording, another origin. That port stays open in every mode.
+    asset_port: int | None = None
+    _asset_site = None
+
+    async def _open_site(self) -> None:
+        await super()._open_site()
+        if self._asset_site is None:
+            site = web.TCPSite(self._runner, "127.0.0.1", self.asset_port or 0, reuse_address=True)
+            await site.start()
+            self._asset_site = site
+            self.asset_port = site._server.sockets[0].getsockname()[1]
+
+    @property
+    def asset_origin(self) -> str:
+        """``http://localhost:{asset_port}``: where the test image and page are served."""
+        return f"http://localhost:{self.asset_port}"
+
     @property
     def image_url(self) -> str:
-        return f"{self.origin}/img/cat.png"
+        return f"{self.asset_origin}/img/cat.png"
 
     @property
     def page_url(self) -> str:
-        return f"{self.origin}/page.html"
+        return f"{self.asset_origin}/page.html"
 
     image_bytes = CAT_PNG
 

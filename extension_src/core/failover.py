@@ -107,13 +107,17 @@ class KeyRun:
 
     # -- decisions ---------------------------------------------------------
 
-    def next_action(self, pool, now_ms, random_fn, configured_delay_ms):
+    def next_action(self, pool, now_ms, random_fn, configured_delay_ms, wall_ms=None):
         """What to do now: an Action (START, CHECK, WAIT, BACKOFF or GIVE_UP).
 
         configured_delay_ms: settings hedgeDelayMs (None: derived, 0: no hedging).
+        now_ms is the run's clock (monotonic in the browser: deadlines and hedge
+        timers survive a wall-clock jump); wall_ms, the pool ledger's epoch ms
+        (default: now_ms, for a single clock as in the simulations and vectors).
         """
+        wall = wall_ms if wall_ms != None else now_ms  # noqa: E711
         if len(self.in_flight) < self.lanes:
-            url = None if self.is_past_deadline(now_ms) else self.next_server(pool, now_ms,
+            url = None if self.is_past_deadline(now_ms) else self.next_server(pool, wall,
                                                                                random_fn)
             if url != None:  # noqa: E711
                 return Action(START, url)
@@ -122,24 +126,24 @@ class KeyRun:
                     return Action(BACKOFF, None, self.backoff_ms)
                 return Action(GIVE_UP, None, None, None, self.failure_message(self.n_servers))
             self.lanes = len(self.in_flight)   # nobody left to fail over to: wait for the rest
-        return self._hedge_action(pool, now_ms, random_fn, configured_delay_ms)
+        return self._hedge_action(pool, now_ms, wall, random_fn, configured_delay_ms)
 
-    def _hedge_action(self, pool, now_ms, random_fn, configured_delay_ms):
+    def _hedge_action(self, pool, now_ms, wall_ms, random_fn, configured_delay_ms):
         """Attempts are in flight: hedge now, check liveness now, or wait (and how long)."""
         delay_ms = hedge.hedge_delay_ms(configured_delay_ms, pool.latencies_ms)
         if delay_ms <= 0 or self.is_past_deadline(now_ms):
             return Action(WAIT)
-        untried = pool.candidates(now_ms, self.tried)
+        untried = pool.candidates(wall_ms, self.tried)
         if len(untried) == 0:
             return Action(WAIT)
         blind_at_ms = self.last_start_ms + delay_ms
         if hedge.is_configured(configured_delay_ms):
             if now_ms >= blind_at_ms:
-                return self._hedge_to(pool, now_ms, random_fn, False)
+                return self._hedge_to(pool, wall_ms, random_fn, False)
             return Action(WAIT, None, blind_at_ms - now_ms)
         wake_ms = []
         if self.check_started_ms == None:  # noqa: E711
-            check_at_ms = self.last_start_ms + hedge.liveness_check_ms(delay_ms)
+            check_at_ms = self.last_start_ms + hedge.liveness_check_ms(delay_ms, pool.latencies_ms)
             if now_ms >= check_at_ms:
                 self.check_started_ms = now_ms
                 urls = [u for u in self.in_flight]
@@ -156,7 +160,7 @@ class KeyRun:
                 wake_ms.append(evidence_at_ms)
         if self.hedge_credit >= 1:
             if now_ms >= blind_at_ms:
-                return self._hedge_to(pool, now_ms, random_fn, False)
+                return self._hedge_to(pool, wall_ms, random_fn, False)
             wake_ms.append(blind_at_ms)
         if len(wake_ms) == 0:
             return Action(WAIT)

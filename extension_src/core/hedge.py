@@ -23,6 +23,7 @@ from core.compat import is_int, is_number
 
 COLD_DELAY_MS = 1000    # no latencies seen yet: a healthy key route takes 300-900 ms
 LIVENESS_CHECK_MS = 250  # silence after which /health is asked who is alive
+LIVENESS_CHECK_FACTOR = 1.5  # once latencies are known: this x p95 of them, at least 250 ms
 LIVENESS_GRACE_MIN_MS = 50   # a silent server gets this long (or 3x the fastest answer)
 LIVENESS_GRACE_FACTOR = 3
 HEDGE_CREDIT_INITIAL = 1.0   # a fresh profile may hedge blindly once
@@ -74,9 +75,21 @@ def is_configured(configured_ms):
     return is_int(configured_ms) and configured_ms >= 0
 
 
-def liveness_check_ms(delay_ms):
-    """After how much silence /health is asked: LIVENESS_CHECK_MS, or sooner on fast pools."""
-    return min(LIVENESS_CHECK_MS, delay_ms)
+def liveness_check_ms(delay_ms, latencies_ms):
+    """After how much silence /health is asked.
+
+    Once the key route's latencies are known: above their usual range
+    (LIVENESS_CHECK_FACTOR x p95, at least LIVENESS_CHECK_MS), so a healthy but
+    slow key route (a live Gemini call, 300-900 ms) never triggers a check;
+    never later than the hedge delay. Cold: LIVENESS_CHECK_MS. The fleet
+    simulation (benchmarks/fleet.py) showed a fixed 250 ms firing on most
+    healthy fetches.
+    """
+    usable = [x for x in latencies_ms if is_number(x) and x >= 0]
+    if len(usable) < MIN_SAMPLES:
+        return min(LIVENESS_CHECK_MS, delay_ms)
+    usual_ms = int(percentile(usable, PERCENTILE) * LIVENESS_CHECK_FACTOR)
+    return min(delay_ms, max(LIVENESS_CHECK_MS, usual_ms))
 
 
 def liveness_grace_ms(fastest_answer_ms):

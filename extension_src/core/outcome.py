@@ -2,10 +2,16 @@
 
 Expected failures are values, not exceptions: every attempt ends in an
 Outcome, and the pool and the failover loop decide from its kind.
+
+A server's body is untrusted: each reader starts with a prototype-free copy
+(core.compat.json_copy) and looks into it with core.compat.field only, and
+the module is compiled without keyword arguments, so no field name of a
+server's JSON can change what the code does (../shared/TRANSCRYPT.md §8).
+Texts are masked before they are cut (core.redact.clean_text).
 """
 
-from core.compat import field, is_object, is_str
-from core.redact import clean_text
+from core.compat import field, is_object, is_str, json_copy, text_or_kind
+from core.redact import clean_text, redact
 from core.retry_after import retry_after_ms
 
 OK = 'ok'
@@ -27,7 +33,12 @@ BLOCKED = 'blocked'          # the browser blocked the request (CORS, no host pe
 POOL_EMPTY_MARKERS = ['no active api keys', 'api keys have been deactivated']
 BLOCKED_REASON = 'Keypool may not reach this server: allow it in Options'
 
+# Set by glue.net for answers it does not read (never a JS error's name).
+REDIRECT_ERROR = 'RedirectError'
+TOO_LARGE_ERROR = 'TooLargeError'
+
 SERVER_TEXT_MAX_CHARS = 300
+MAX_KEY_CHARS = 512     # the same bound as a donated key (core.donation)
 
 REASON_PHRASES = {
     '400': 'Bad Request', '401': 'Unauthorized', '403': 'Forbidden', '404': 'Not Found',
@@ -39,19 +50,22 @@ REASON_PHRASES = {
 }
 
 
+# Readers get foreign bodies; nothing here takes keyword arguments.
+# __pragma__ ('nokwargs')
+
+
 class Outcome:
     """The result of one attempt: kind, a reason for logs and people, and data.
 
     retry_after_ms is set only for RETRY_AFTER; key only for a good key answer.
     """
 
-    def __init__(self, kind, reason, status=0, key=None, retry_after_ms=None, body=None):
+    def __init__(self, kind, reason, status=0, key=None, retry_after_ms=None):
         self.kind = kind
         self.reason = reason
         self.status = status
         self.key = key
         self.retry_after_ms = retry_after_ms
-        self.body = body
 
     def is_ok(self):
         return self.kind == OK
@@ -85,18 +99,23 @@ def error_outcome(error_name, timeout_ms):
     """The Outcome of a fetch() that threw, from the JS error's name.
 
     TimeoutError: our own deadline; AbortError: cancelled by us (a lost hedge or
-    the end of the user action); anything else (TypeError 'Failed to fetch'):
-    the network refused us.
+    the end of the user action); RedirectError / TooLargeError (glue.net): an
+    unusable answer; anything else (TypeError 'Failed to fetch'): the network
+    refused us.
     """
     if error_name == 'TimeoutError':
         return Outcome(TIMEOUT, 'timeout after ' + str(timeout_ms) + ' ms')
     if error_name == 'AbortError':
         return Outcome(ABORTED, 'cancelled')
+    if error_name == REDIRECT_ERROR:
+        return Outcome(INVALID, 'answered with a redirect, which Keypool does not follow')
+    if error_name == TOO_LARGE_ERROR:
+        return Outcome(INVALID, 'answer too large')
     return Outcome(REFUSED, 'connection refused')
 
 
 def _server_error_text(body):
-    """The error/details text of a server's JSON body, cleaned, or ''."""
+    """The error/details text of a server's JSON body (a json_copy), cleaned, or ''."""
     parts = []
     for name in ['error', 'message', 'details']:
         value = field(body, name)
@@ -114,11 +133,27 @@ def _status_failure(status, body, retry_after_header, now_ms):
         hint_ms = retry_after_ms(retry_after_header, now_ms)
         if hint_ms != None:  # noqa: E711
             return Outcome(RETRY_AFTER, reason + ', Retry-After ' + str(int(hint_ms / 1000)) + ' s',
-                           status, None, hint_ms, body)
+                           status, None, hint_ms)
     detail = _server_error_text(body)
     if len(detail) > 0:
         reason = reason + ' (' + detail + ')'
-    return Outcome(HTTP, reason, status, None, None, body)
+    return Outcome(HTTP, reason, status, None, None)
+
+
+def key_problem(key):
+    """Why a key from a server is unusable, or None if it is a plausible key.
+
+    A key travels in an HTTP header: printable ASCII only (no space, no
+    control or non-ASCII character, which make fetch() reject the header and
+    would blame the provider), and at most MAX_KEY_CHARS characters.
+    """
+    if len(key) > MAX_KEY_CHARS:
+        return 'API key is too long (' + str(len(key)) + ' characters)'
+    for ch in key:
+        code = ord(ch)
+        if code < 33 or code > 126:
+            return 'API key has a character that is not printable ASCII'
+    return None
 
 
 def says_pool_empty(body):
@@ -137,8 +172,10 @@ def key_outcome(status, is_json, body, retry_after_header, now_ms):
     """Classify a key answer: OK with the key, or why not.
 
     body is the parsed JSON value when is_json, else ignored. Accepts
-    `geminiApiKey` (the deployed servers) or `apiKey` (other servers).
+    `geminiApiKey` (the deployed servers) or `apiKey` (other servers), if it
+    is a plausible key (key_problem); anything else is an unusable answer.
     """
+    body = json_copy(body, 0)
     if status < 200 or status > 299:
         failure = _status_failure(status, body if is_json else None, retry_after_header, now_ms)
         if failure.kind == HTTP and is_json and says_pool_empty(body):
@@ -155,13 +192,18 @@ def key_outcome(status, is_json, body, retry_after_header, now_ms):
         return Outcome(INVALID, 'no API key in the answer', status)
     if not is_str(key):
         return Outcome(INVALID, 'API key is not a string', status)
-    if len(key.strip()) == 0:
+    key = key.strip()
+    if len(key) == 0:
         return Outcome(INVALID, 'empty API key', status)
-    return Outcome(OK, 'ok', status, key.strip())
+    problem = key_problem(key)
+    if problem != None:  # noqa: E711
+        return Outcome(INVALID, problem, status)
+    return Outcome(OK, 'ok', status, key)
 
 
 def health_outcome(status, is_json, body, retry_after_header, now_ms):
     """Classify a health answer: 2xx and, where the JSON has one, status healthy/ok."""
+    body = json_copy(body, 0)
     if status < 200 or status > 299:
         return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
     reported = field(body, 'status') if is_json else None
@@ -169,26 +211,30 @@ def health_outcome(status, is_json, body, retry_after_header, now_ms):
         return Outcome(OK, 'healthy', status)
     if is_str(reported) and (reported.lower() == 'healthy' or reported.lower() == 'ok'):
         return Outcome(OK, 'healthy', status)
-    return Outcome(UNHEALTHY, 'reports status ' + clean_text(str(reported), 40), status)
+    return Outcome(UNHEALTHY, 'reports status ' + clean_text(text_or_kind(reported), 40), status)
 
 
-def donate_outcome(status, is_json, body, retry_after_header, now_ms):
-    """Classify a donation answer.
+def donate_outcome(status, is_json, body, retry_after_header, now_ms, secret=None):
+    """Classify a donation answer; secret (the donated key) is masked in every text.
 
     2xx: OK (reason = the server's message). 4xx other than 408/429: REJECTED,
     the server's verdict on the key, shown to the person, no failover.
     5xx, 408, 429, non-JSON: a server failure, try the next server.
     """
+    body = json_copy(body, 0)
     if status >= 200 and status <= 299:
         if not is_json:
             return Outcome(INVALID, 'invalid JSON', status)
-        message = clean_text(field(body, 'message'), SERVER_TEXT_MAX_CHARS)
+        message = clean_text(redact(field(body, 'message'), secret), SERVER_TEXT_MAX_CHARS)
         return Outcome(OK, message if len(message) > 0 else 'API key added', status)
     if status >= 400 and status <= 499 and status != 408 and status != 429:
-        error = clean_text(field(body, 'error') if is_json else '', SERVER_TEXT_MAX_CHARS)
-        details = clean_text(field(body, 'details') if is_json else '', SERVER_TEXT_MAX_CHARS)
+        error = clean_text(redact(field(body, 'error') if is_json else '', secret),
+                           SERVER_TEXT_MAX_CHARS)
+        details = clean_text(redact(field(body, 'details') if is_json else '', secret),
+                             SERVER_TEXT_MAX_CHARS)
         text = error if len(error) > 0 else http_reason(status)
         if len(details) > 0:
             text = text + ': ' + details
-        return Outcome(REJECTED, text, status, None, None, body)
+        return Outcome(REJECTED, text, status, None, None)
     return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
+# __pragma__ ('kwargs')

@@ -38,8 +38,18 @@ class ServerHealth:
         self.reason = None
 
     def state(self, now_ms):
+        """AVAILABLE, PROBATION or FAILED at now_ms (wall-clock epoch ms).
+
+        The ledger outlives the worker, so its times are wall-clock. A clock
+        set back (sleep, NTP) to before failed_at would stretch the ejection
+        by the jump; the ejection counts as over then (probation: a probe
+        decides), so no server stays out longer than its ejection, and never
+        longer than failedResetMs.
+        """
         if self.failures == 0:
             return AVAILABLE
+        if self.failed_at_ms != None and now_ms < self.failed_at_ms:  # noqa: E711
+            return PROBATION
         if self.retry_at_ms != None and now_ms < self.retry_at_ms:  # noqa: E711
             return FAILED
         return PROBATION

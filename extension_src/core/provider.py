@@ -2,10 +2,17 @@
 
 The key always travels in a header (x-goog-api-key, or Authorization:
 Bearer), never in the URL, where it would end up in logs and history.
+
+The provider's answers are untrusted like a key server's (core.outcome):
+read from a prototype-free copy with core.compat.field, in a module compiled
+without keyword arguments; every text is masked before it is cut.
 """
 
-from core.compat import field, is_list, is_object, is_str
+from core.compat import field, is_list, is_object, is_str, json_copy
 from core.redact import clean_text, redact
+
+# The readers below get foreign bodies; nothing here takes keyword arguments.
+# __pragma__ ('nokwargs')
 
 GEMINI = 'gemini'
 OPENAI = 'openai'
@@ -49,7 +56,8 @@ def request_spec(provider, api_key, mime_type, data_b64, image_url):
 
 
 def answer_text(kind, body):
-    """The model's text from a 2xx JSON body, or None if it has none."""
+    """The model's text from a 2xx JSON body, whole (see result_text), or None if it has none."""
+    body = json_copy(body, 0)
     if kind == OPENAI:
         choices = field(body, 'choices')
         if not is_list(choices) or len(choices) == 0:
@@ -65,7 +73,15 @@ def answer_text(kind, body):
         content = field(parts[0], 'text')
     if not is_str(content) or len(content.strip()) == 0:
         return None
-    return content.strip()[:RESULT_MAX_CHARS]
+    return content.strip()
+
+
+def result_text(text, api_key):
+    """The answer as shown and stored: the key masked first, then cut to RESULT_MAX_CHARS."""
+    masked = redact(text, api_key)
+    if len(masked) > RESULT_MAX_CHARS:
+        return masked[:RESULT_MAX_CHARS - 1] + '…'
+    return masked
 
 
 def _error_message(body):
@@ -85,6 +101,7 @@ def _error_message(body):
 
 def failure_kind(status, body):
     """BAD_KEY, EXHAUSTED or FAILED for a non-2xx provider answer."""
+    body = json_copy(body, 0)
     if status == 401 or status == 403:
         return BAD_KEY
     if status == 429:
@@ -98,6 +115,7 @@ def failure_kind(status, body):
 
 def failure_text(status, body, api_key):
     """A sentence for the person, with the provider's own words (never the key)."""
+    body = json_copy(body, 0)
     message = clean_text(redact(_error_message(body), api_key), PROVIDER_TEXT_MAX_CHARS)
     while message.endswith('.'):   # the sentence gets its own full stop below
         message = message[:len(message) - 1]
@@ -111,3 +129,4 @@ def failure_text(status, body, api_key):
     else:
         lead = 'The AI provider could not analyze the image (HTTP ' + str(status) + ')'
     return lead + (': ' + message if len(message) > 0 else '') + '.'
+# __pragma__ ('kwargs')

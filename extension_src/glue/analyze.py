@@ -7,20 +7,23 @@ status line, the toolbar badge and, where no popup is open, a panel on the
 page.
 """
 
+from core import image as im
 from core import provider as pv
 from core import status as st
-from core.redact import mask_key, redact
+from core.outcome import REDIRECT_ERROR
+from core.redact import mask_key
 from glue import log
 from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
-from glue.net import request
-from glue.status import set_status
+from glue.net import read_capped, request
+from glue.status import note_activity, set_status
 from glue.store import LAST_ANALYSIS, SESSION, set_item
-from pagepanel import showKeypoolPanel
+from pagepanel import keypoolMarkDocument, showKeypoolPanel
 
-MAX_IMAGE_BYTES = 15 * 1024 * 1024
 IMAGE_TIMEOUT_MS = 15000
-PROVIDER_TIMEOUT_MS = 60000
+# Chrome stops a service worker whose fetch has waited 30 s for a response:
+# a longer provider timeout would leave the person with no answer at all.
+PROVIDER_TIMEOUT_MS = 25000
 TAB = 'tab'
 
 
@@ -63,34 +66,73 @@ async def _origin_permitted(url):
     return await chrome.permissions.contains({'origins': [origin]})
 
 
-async def load_image(image_url):
-    """{mime, data (base64)} of an image URL, or raise AnalysisError saying what to do."""
+TOO_LARGE_MESSAGE = 'That image is too large to analyze (over 7 MB).'
+FORBIDDEN_MESSAGE = ('Keypool does not load images from its key servers or its AI provider: '
+                     'that address is one of theirs.')
+
+
+async def _discard(resp):
+    """Stop a download whose body Keypool will not read."""
+    try:
+        if resp.body != None:  # noqa: E711
+            await resp.body.cancel()
+    except Exception as e:
+        log.warn('could not cancel a download: ' + str(e))
+    return None
+
+
+async def load_image(image_url, settings):
+    """{mime, data (base64)} of an image URL, or raise AnalysisError saying what to do.
+
+    The address is untrusted (core.image): never a key server's or the
+    provider's origin, before or after redirects; never from or into the
+    HTTP cache (an answer from a key server would sit on disk); only a body
+    whose first bytes are an image; reading stops at MAX_IMAGE_BYTES.
+    """
     if image_url.startswith('data:'):
+        if len(image_url) > im.MAX_DATA_URL_CHARS:
+            raise AnalysisError(TOO_LARGE_MESSAGE)
         parsed = _parse_data_url(image_url)
         if parsed == None or not parsed['mime'].startswith('image/'):  # noqa: E711
             raise AnalysisError('That data: URL is not an image.')
         return parsed
     if not (image_url.startswith('http://') or image_url.startswith('https://')):
         raise AnalysisError('Keypool can analyze http(s) and data: image URLs only.')
+    forbidden_in = [settings['servers'], settings['provider']['baseUrl']]
+    if im.is_forbidden_image_url(image_url, forbidden_in[0], forbidden_in[1]):
+        raise AnalysisError(FORBIDDEN_MESSAGE)
     if not await _origin_permitted(image_url):
         raise AnalysisError('Keypool has no permission to read images from '
                             + __new__(URL(image_url)).host + '. Allow it from the popup, '
                             'or use "Analyze this tab" instead.')
     try:
         resp = await fetch(image_url, {'signal': AbortSignal.timeout(IMAGE_TIMEOUT_MS),
-                                       'credentials': 'omit'})
+                                       'credentials': 'omit', 'cache': 'no-store'})
     except Exception as e:
         raise AnalysisError('Could not download the image (' + str(e.js_name) + '). '
                             'Try "Analyze this tab" instead.')
+    if im.is_forbidden_image_url(resp.url, forbidden_in[0], forbidden_in[1]):
+        await _discard(resp)
+        raise AnalysisError(FORBIDDEN_MESSAGE)
     if not resp.ok:
+        await _discard(resp)
         raise AnalysisError('Could not download the image: HTTP ' + str(resp.status) + '.')
-    blob = await resp.blob()
-    mime = blob['type'] if len(blob['type']) > 0 else 'image/png'   # .type would be aliased
-    if not mime.startswith('image/'):
-        raise AnalysisError('That address is not an image (it is ' + mime[:60] + ').')
-    if blob.size > MAX_IMAGE_BYTES:
-        raise AnalysisError('That image is too large to analyze (over 15 MB).')
-    return {'mime': mime, 'data': _bytes_to_base64(await blob.arrayBuffer())}
+    declared = resp.headers.js_get('content-type')
+    if declared != None and not declared.lower().strip().startswith('image/'):  # noqa: E711
+        await _discard(resp)
+        raise AnalysisError('That address is not an image (it is ' + declared[:60] + ').')
+    try:
+        data = await read_capped(resp, im.MAX_IMAGE_BYTES)
+    except Exception as e:
+        raise AnalysisError('Could not download the image (' + str(e.js_name) + '). '
+                            'Try "Analyze this tab" instead.')
+    if data == None:  # noqa: E711
+        raise AnalysisError(TOO_LARGE_MESSAGE)
+    mime = im.sniff_mime(Array.js_from(data.subarray(0, im.SNIFF_BYTES)))
+    if mime == None:  # noqa: E711
+        raise AnalysisError('That address is not an image Keypool can analyze '
+                            '(PNG, JPEG, GIF, WebP, BMP, HEIC or AVIF).')
+    return {'mime': mime, 'data': _bytes_to_base64(data.buffer)}
 
 
 async def _call_provider(settings, api_key, image, image_url):
@@ -101,8 +143,11 @@ async def _call_provider(settings, api_key, image, image_url):
     res = await request(spec['url'], 'POST', spec['headers'], JSON.stringify(spec['body']),
                         PROVIDER_TIMEOUT_MS, None)
     if res['errorName'] != None:  # noqa: E711
-        what = 'did not answer in time' if res['errorName'] == 'TimeoutError' \
-            else 'could not be reached'
+        what = 'could not be reached'
+        if res['errorName'] == 'TimeoutError':
+            what = 'did not answer within ' + str(PROVIDER_TIMEOUT_MS // 1000) + ' s'
+        elif res['errorName'] == REDIRECT_ERROR:
+            what = 'answered with a redirect, which Keypool does not follow (it would take the key along)'
         return [None, {'kind': pv.FAILED, 'message': 'The AI provider ' + what + '.'}]
     if res['status'] < 200 or res['status'] > 299:
         body = res['body'] if res['isJson'] else None
@@ -111,7 +156,7 @@ async def _call_provider(settings, api_key, image, image_url):
     text = pv.answer_text(provider['kind'], res['body']) if res['isJson'] else None
     if text == None:  # noqa: E711
         return [None, {'kind': pv.FAILED, 'message': 'The AI provider gave no text for this image.'}]
-    return [redact(text, api_key), None]
+    return [pv.result_text(text, api_key), None]
 
 
 async def analyze(image_url, image):
@@ -119,7 +164,7 @@ async def analyze(image_url, image):
     settings = await load_settings()
     try:
         if image == None:  # noqa: E711
-            image = await load_image(image_url)
+            image = await load_image(image_url, settings)
         key_answer = await get_api_key()
         if not key_answer['ok']:
             raise AnalysisError(key_answer['error'])
@@ -148,15 +193,15 @@ async def analyze(image_url, image):
 
 
 async def _finish_ok(image_url, text, server):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': image_url, 'text': text, 'server': server,
-                                           'at': Date.now()})
+    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
+                                           'server': server, 'at': Date.now()})
     await set_status(st.ANALYSIS_DONE, st.SUCCESS)
     return {'ok': True, 'text': text, 'server': server}
 
 
 async def _finish_error(image_url, message):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': image_url, 'error': message,
-                                           'at': Date.now()})
+    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
+                                           'error': message, 'at': Date.now()})
     await set_status(st.error_text(message), st.ERROR)
     return {'ok': False, 'error': message}
 
@@ -187,13 +232,17 @@ async def analyze_tab(window_id):
 
 # --- the badge and the on-page panel, for triggers without a popup ---------
 
+BADGE_TEXTS = {'work': '…', 'ok': '✓', 'error': '!', '': ''}
+BADGE_COLORS = {'work': '#0969da', 'ok': '#1a7f37', 'error': '#cf222e', '': '#0969da'}
+
+
 async def set_badge(state):
     """'work', 'ok', 'error' or '' (clear)."""
-    texts = {'work': '…', 'ok': '✓', 'error': '!', '': ''}
-    colors = {'work': '#0969da', 'ok': '#1a7f37', 'error': '#cf222e', '': '#0969da'}
+    if state != '':
+        note_activity()
     try:
-        await chrome.action.setBadgeBackgroundColor({'color': colors[state]})
-        await chrome.action.setBadgeText({'text': texts[state]})
+        await chrome.action.setBadgeBackgroundColor({'color': BADGE_COLORS[state]})
+        await chrome.action.setBadgeText({'text': BADGE_TEXTS[state]})
     except Exception as e:
         log.warn('badge: ' + str(e))
 
@@ -207,16 +256,41 @@ async def with_badge(job):
     return answer
 
 
-async def show_on_page(tab_id, answer):
-    """Put the outcome on the page (the popup is closed). Best effort: some pages forbid it."""
+async def pin_document(tab_id):
+    """{tabId, documentId} of the document a person acted on (its top frame), or None.
+
+    Called when they act (context menu, shortcut), so that the answer is shown
+    in that document only: after they navigate elsewhere, the new site must
+    not get the panel, whose text may describe the old one.
+    """
     if tab_id == None or tab_id < 0:  # noqa: E711
+        return None
+    try:
+        results = await chrome.scripting.executeScript({'target': {'tabId': tab_id, 'frameIds': [0]},
+                                                        'func': keypoolMarkDocument})
+    except Exception as e:
+        log.warn('could not note the page the action came from: ' + str(e.message))
+        return None
+    if results == None or len(results) == 0 or results[0].documentId == None:  # noqa: E711
+        return None
+    return {'tabId': tab_id, 'documentId': results[0].documentId}
+
+
+async def show_on_page(pin, answer):
+    """Put the outcome in the pinned document (the popup is closed). Best effort.
+
+    Some pages forbid scripts; a document the tab no longer shows is refused
+    by Chrome ("No document with id"), and then nothing is shown.
+    """
+    if pin == None:  # noqa: E711
         return None
     if answer['ok']:
         args = ['Keypool', answer['text'], 'success']
     else:
         args = ['Keypool could not analyze this', answer['error'], 'error']
     try:
-        await chrome.scripting.executeScript({'target': {'tabId': tab_id},
+        await chrome.scripting.executeScript({'target': {'tabId': pin['tabId'],
+                                                         'documentIds': [pin['documentId']]},
                                               'func': showKeypoolPanel, 'args': args})
     except Exception as e:
         log.warn('could not show the result on the page: ' + str(e.message))

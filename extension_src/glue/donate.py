@@ -102,7 +102,7 @@ async def _post_key(url, key, donor, settings):
         outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     else:
         outcome = oc.donate_outcome(res['status'], res['isJson'], res['body'],
-                                    res['retryAfter'], Date.now())
+                                    res['retryAfter'], Date.now(), key)   # masked before the cut
     outcome.reason = redact(outcome.reason, key)
     return outcome
 

@@ -15,7 +15,7 @@ from glue.config import is_offline, settings_from
 from glue.health import check_health, mark_failed, mark_ok, probe, schedule_probe_alarm, \
     start_background_probes, unless_blocked
 from glue.ledger import read_pool, update_pool
-from glue.net import request, sleep, timer
+from glue.net import monotonic_ms, request, sleep, timer
 from glue.status import set_status
 from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
 
@@ -87,17 +87,30 @@ async def _fetch_and_cache(settings, avoid_server, ledger):
 
 
 async def _attempt(url, settings, timeout_ms, signal):
-    """One key request; resolves (never rejects) to {url, outcome, startedMs, latencyMs}."""
-    started_ms = Date.now()
-    res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms, signal)
-    if res['errorName'] != None:  # noqa: E711
-        # The failure path only: a refused request on a host without permission
-        # may be the browser's CORS block, which blames no server.
-        outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
-    else:
-        outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
-                                 Date.now())
-    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs'],
+    """One key request; resolves (never rejects) to {url, outcome, startedMs, latencyMs, check}.
+
+    Whatever the server sent, an exception here is this server's unusable
+    answer, never the whole fetch's: one hostile server must not stop the
+    failover for everyone. startedMs is on the monotonic clock.
+    """
+    started_ms = monotonic_ms()
+    try:
+        res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms,
+                            signal)
+        latency_ms = res['latencyMs']
+        if res['errorName'] != None:  # noqa: E711
+            # The failure path only: a refused request on a host without permission
+            # may be the browser's CORS block, which blames no server.
+            outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url,
+                                           settings)
+        else:
+            outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
+                                     Date.now())
+    except Exception as e:
+        log.error('reading the answer of ' + url + ' failed', e)
+        latency_ms = Math.round(monotonic_ms() - started_ms)
+        outcome = oc.Outcome(oc.INVALID, 'unreadable answer')
+    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': latency_ms,
             'check': None}
 
 
@@ -115,7 +128,9 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     n = len(servers)
     avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
     pool = Pool(servers, ledger)
-    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid,
+    # The run's deadline and the hedge timer use the monotonic clock; the pool's
+    # ledger (stored, shared across workers) keeps wall-clock epoch ms.
+    run = KeyRun(monotonic_ms(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid,
                  pool.hedge_credit)
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
@@ -128,7 +143,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
         probes_waiting = False
 
     def start_attempt(url, is_hedge):
-        now_ms = Date.now()
+        now_ms = monotonic_ms()
         timeout_ms = run.attempt_timeout_ms(now_ms, settings['keyTimeoutMs'])
         promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
         if run.attempts == 0:
@@ -149,8 +164,8 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
 
     try:
         while True:
-            now_ms = Date.now()
-            step = run.next_action(pool, now_ms, Math.random, settings['hedgeDelayMs'])
+            step = run.next_action(pool, monotonic_ms(), Math.random, settings['hedgeDelayMs'],
+                                   Date.now())
             if step.kind == START:
                 start_attempt(step.url, step.hedge)
                 if step.hedge:
@@ -185,7 +200,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 continue
             if done['check'] != None:  # noqa: E711
                 checks = [c for c in checks if c['url'] != done['check']]
-                run.saw_health(done['check'], done['answered'], done['latencyMs'], Date.now())
+                run.saw_health(done['check'], done['answered'], done['latencyMs'], monotonic_ms())
                 continue
             attempts = [a for a in attempts if a['url'] != done['url']]
             outcome = done['outcome']
@@ -195,6 +210,9 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 # next task (the person is not waiting for them).
                 losers = attempts
                 attempts = []
+                # Before the answer, not in the task below: the caller's next
+                # status ("🧠 Analyzing image...") must come after this one.
+                _in_background(set_status(st.KEY_READY, st.SUCCESS))
                 setTimeout(_after_success_task(settings, run, pool, done, losers, probes_waiting), 0)
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
             if outcome.kind == oc.REFUSED and await is_offline():
@@ -215,7 +233,7 @@ async def _liveness_check(url, settings):
     on after the answer, and a server that stays silent is marked failed, so
     the next request does not pick it.
     """
-    started_ms = Date.now()
+    started_ms = monotonic_ms()
     answered = False
     try:
         outcome = await check_health(url, settings, None)
@@ -225,7 +243,7 @@ async def _liveness_check(url, settings):
             _in_background(mark_failed(settings, url, outcome))
     except Exception as e:
         log.error('liveness check of ' + url + ' failed', e)
-    return {'check': url, 'answered': answered, 'latencyMs': Date.now() - started_ms}
+    return {'check': url, 'answered': answered, 'latencyMs': Math.round(monotonic_ms() - started_ms)}
 
 
 async def _settle_credit(settings, run):
@@ -237,13 +255,12 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
     def task():
         log.contract_line('✅ Success with server: ' + done['url'])
         log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
-                 + str(Date.now() - run.started_ms) + ' ms')
+                 + str(Math.round(monotonic_ms() - run.started_ms)) + ' ms')
         if probes_waiting:
             start_background_probes(settings)
         _in_background(mark_ok(settings, done['url'], done['latencyMs']))
         _in_background(_settle_credit(settings, run))
         _in_background(_outpace(settings, losers, done))
-        _in_background(set_status(st.KEY_READY, st.SUCCESS))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
                 or len(pool.due_for_probe(Date.now())) > 0:
             _in_background(schedule_probe_alarm(settings))
@@ -263,7 +280,7 @@ async def _outpace(settings, attempts, winner):
     """
     for a in attempts:
         if a['startedMs'] <= winner['startedMs']:
-            silent_ms = Date.now() - a['startedMs']
+            silent_ms = Math.round(monotonic_ms() - a['startedMs'])
             outcome = oc.Outcome(oc.OUTPACED, 'no answer after ' + str(silent_ms)
                                  + ' ms while another server answered')
             await mark_failed(settings, a['url'], outcome)

@@ -3,6 +3,23 @@
 from core.status import status_obj
 from glue.store import SESSION, STATUS, set_item
 
+# Has this worker shown anything yet (a status line, the badge)? Start-up
+# repair (glue.startup) must never overwrite what a new action has written.
+_activity = {'seen': False}
+# Which worker wrote a status: a fresh worker repairs only what a stopped one left.
+WORKER_ID = crypto.randomUUID()
+
+
+def note_activity():
+    _activity['seen'] = True
+
+
+def has_activity():
+    return _activity['seen']
+
 
 async def set_status(text, level):
-    await set_item(SESSION, STATUS, status_obj(text, level, Date.now()))
+    note_activity()
+    record = status_obj(text, level, Date.now())
+    record['worker'] = WORKER_ID
+    await set_item(SESSION, STATUS, record)

@@ -1,7 +1,6 @@
 """Beyond the original (issue 5): hedged key requests, adaptive ejection,
 Retry-After, recovery found by background probes, single flight, offline.
 """
-import time
 
 import pytest
 

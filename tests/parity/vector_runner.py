@@ -5,7 +5,7 @@ Transcrypt, in node (tests/unit/test_parity.py): both must give the expected
 results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
 """
 
-from core import donation, ejection, failover, hedge, outcome, pool, provider, redact, \
+from core import compat, donation, image, ejection, failover, hedge, outcome, pool, provider, redact, \
     retry_after, settings
 
 
@@ -176,7 +176,8 @@ def run_case(case):
     if fn == 'health_outcome':
         return outcome_obj(outcome.health_outcome(a[0], a[1], a[2], a[3], a[4]))
     if fn == 'donate_outcome':
-        return outcome_obj(outcome.donate_outcome(a[0], a[1], a[2], a[3], a[4]))
+        secret = a[5] if len(a) > 5 else None
+        return outcome_obj(outcome.donate_outcome(a[0], a[1], a[2], a[3], a[4], secret))
     if fn == 'error_outcome':
         return outcome_obj(outcome.error_outcome(a[0], a[1]))
     if fn == 'check_key_input':
@@ -189,6 +190,20 @@ def run_case(case):
         return provider.failure_text(a[0], a[1], a[2])
     if fn == 'answer_text':
         return provider.answer_text(a[0], a[1])
+    if fn == 'result_text':
+        return provider.result_text(a[0], a[1])
+    if fn == 'json_copy':
+        return compat.json_copy(a[0], 0)
+    if fn == 'mask_keylike':
+        return redact.mask_keylike(a[0])
+    if fn == 'sniff_mime':
+        return image.sniff_mime(a[0])
+    if fn == 'is_forbidden_image_url':
+        return image.is_forbidden_image_url(a[0], a[1], a[2])
+    if fn == 'stored_image_url':
+        return image.stored_image_url(a[0])
+    if fn == 'key_problem':
+        return outcome.key_problem(a[0])
     if fn == 'request_spec':
         return provider.request_spec(a[0], a[1], a[2], a[3], a[4])
     if fn == 'no_key_message':
