@@ -32,9 +32,9 @@ def manifest(ext):
 
 class TestManifest:
     def test_is_mv3_with_a_module_service_worker(self, manifest, ext):
-        """MV3; the service worker is js/background.js, loaded as an ES module."""
+        """MV3; the service worker is js/background.js, a classic script (one bundle)."""
         assert manifest["manifest_version"] == 3
-        assert manifest["background"] == {"service_worker": "js/background.js", "type": "module"}
+        assert manifest["background"] == {"service_worker": "js/background.js"}
         assert (ext / "js" / "background.js").is_file()
 
     def test_name_version_description_come_from_pyproject(self, manifest):
