@@ -55,7 +55,19 @@ STATIC_DIR = "static"  # inside SOURCE_DIR, copied verbatim
 TEMPLATE_DIR = "templates"
 OUTPUT_NAME = "chrome-mv3"
 JS_DIR = "js"
-ENTRIES = ("background", "popup", "options")
+# One bundle per entry module: the budget (KB) of its --release bundle, minified.
+# A development bundle (not minified) may take DEV_BUDGET_FACTOR times as much.
+# Adding an entry (extension_src/<name>.py, shipped as js/<name>.js) is one line here.
+BUNDLE_BUDGETS_KB = {
+    "background": 80,
+    "popup": 48,
+    "options": 48,
+}
+ENTRIES = tuple(BUNDLE_BUDGETS_KB)
+# Bundled as a classic script (the manifest's service worker has no "type": "module").
+CLASSIC_ENTRIES = ("background",)
+DEV_BUDGET_FACTOR = 3
+RAW_DIR = "raw"  # in the staging dir: Transcrypt's modules, the bundler's input
 GENERATED_MODULES = ("build_config", "_entries")
 TRANSCRYPT_FLAGS = ("-n", "-k", "-t", "-i")  # TRANSCRYPT.md §1: all four, always
 MAX_SERVERS = 20
@@ -641,6 +653,202 @@ def tidy_js(js_dir, release):
             path.write_text(new, encoding="utf-8")
 
 
+# ---------------------------------------------------------------- bundle
+
+# Transcrypt's -k preamble, in a function whose parameters can all come as
+# keywords (no *args, no **kwargs): the last argument is the keyword object
+# when it has __kwargtrans__, and each key sets the parameter of that name.
+_KWARGS_PREAMBLE = re.compile(
+    r"^(?P<i>\t*)if \(arguments\.length\) \{\n"
+    r"(?P=i)\tvar __ilastarg(?P<n>\d+)__ = arguments\.length - 1;\n"
+    r"(?P=i)\tif \(arguments \[__ilastarg(?P=n)__\] && arguments \[__ilastarg(?P=n)__\]"
+    r"\.hasOwnProperty \(\"__kwargtrans__\"\)\) \{\n"
+    r"(?P=i)\t\tvar __allkwargs(?P=n)__ = arguments \[__ilastarg(?P=n)__--\];\n"
+    r"(?P=i)\t\tfor \(var __attrib(?P=n)__ in __allkwargs(?P=n)__\) \{\n"
+    r"(?P=i)\t\t\tswitch \(__attrib(?P=n)__\) \{\n"
+    r"(?P<cases>(?:(?P=i)\t\t\t\tcase '\w+': var \w+ = __allkwargs(?P=n)__ \[__attrib(?P=n)__\];"
+    r" break;\n)+)"
+    r"(?P=i)\t\t\t\}\n"
+    r"(?P=i)\t\t\}\n"
+    r"(?P=i)\t\}\n"
+    r"(?P=i)\}\n"
+    r"(?P=i)else \{\n"
+    r"(?P=i)\}\n",
+    re.M,
+)
+_KWARGS_CASE = re.compile(r"case '(\w+)': var (\w+) = ")
+# `key in obj` also sees these, where the preamble's for...in does not.
+_OBJECT_PROTOTYPE_NAMES = frozenset(
+    "constructor hasOwnProperty isPrototypeOf propertyIsEnumerable toLocaleString toString"
+    " valueOf __proto__ __defineGetter__ __defineSetter__ __lookupGetter__ __lookupSetter__".split()
+)
+KWARGS_MODULE = "__kwargs__"
+KWARGS_MODULE_JS = """\
+// Written by build.py: the keyword-argument object of a call (its last
+// argument, when that has __kwargtrans__), or null. Transcrypt's -k preamble
+// is rewritten to call this (build.slim_transcrypt).
+export function __kwargs__ (args) {
+\tvar last = args.length ? args [args.length - 1] : null;
+\treturn last && last.hasOwnProperty ("__kwargtrans__") ? last : null;
+}
+"""
+_CLASS_CALL = re.compile(r"(=\s*)__class__ \(")
+# Exact rewrites of Transcrypt's runtime, each with the same behaviour, line for line.
+RUNTIME_MODULE = "org.transcrypt.__runtime__"
+RUNTIME_REWRITES = (
+    # print()'s terminal looks for a DOM element. In the service worker there
+    # is no `document`: the ReferenceError it threw (and caught) on every
+    # start cost ~2.4 ms, V8 collecting source positions for its stack trace.
+    (
+        "self.element = document.getElementById ('__terminal__');",
+        "self.element = typeof document == 'undefined' ? null :"
+        " document.getElementById ('__terminal__');",
+    ),
+)
+
+
+def _compact_kwargs(m):
+    cases = _KWARGS_CASE.findall(m.group("cases"))
+    if any(key in _OBJECT_PROTOTYPE_NAMES for key, _ in cases):
+        return m.group(0)
+    kw = f"__allkwargs{m.group('n')}__"
+    sets = " ".join(f"if ('{key}' in {kw}) {{var {var} = {kw}.{key};}}" for key, var in cases)
+    line = f"{m.group('i')}var {kw} = __kwargs__ (arguments); if ({kw}) {{{sets}}}"
+    return line + "\n" * m.group(0).count("\n")  # same line count: the source maps stay right
+
+
+def slim_transcrypt(raw_dir):
+    """Shrink Transcrypt's modules for the bundler, line for line, without changing behaviour.
+
+    - Each -k preamble (about 150 bytes minified, in nearly every function)
+      becomes one call to __kwargs__ plus one `in` test per parameter: the
+      same assignments, since a keyword object is a plain object and no
+      parameter is named like a member of Object.prototype (those keep the
+      original preamble).
+    - The runtime's print() terminal no longer throws (and catches) a
+      ReferenceError at every start of the service worker (RUNTIME_REWRITES).
+    - Class definitions (`X = __class__ (...)`) are marked /* @__PURE__ */, so
+      the bundler drops the classes nothing uses (Transcrypt's runtime defines
+      many). Creating a class has no side effect.
+    Lines are kept where they were, so Transcrypt's line-based source maps
+    still apply.
+    """
+    (raw_dir / f"{KWARGS_MODULE}.js").write_text(KWARGS_MODULE_JS, encoding="utf-8")
+    for path in raw_dir.glob("*.js"):
+        if path.stem == KWARGS_MODULE:
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = text
+        if path.stem == RUNTIME_MODULE:
+            for before, after in RUNTIME_REWRITES:
+                new = new.replace(before, after)
+        new = _KWARGS_PREAMBLE.sub(_compact_kwargs, new)
+        new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
+        if new != text:
+            if "__kwargs__ (arguments)" in new:
+                # On the last line: imports are hoisted, and no line moves.
+                new = new.rstrip("\n") + f"\nimport {{__kwargs__}} from './{KWARGS_MODULE}.js';\n"
+            path.write_text(new, encoding="utf-8")
+
+
+def esbuild_command(root):
+    """The esbuild that `npm ci` installed (package.json pins it)."""
+    for base in dict.fromkeys((Path(root), ROOT)):
+        candidate = base / "node_modules" / ".bin" / "esbuild"
+        if candidate.is_file():
+            return [str(candidate)]
+    raise ToolError(
+        "esbuild is not installed (node_modules/.bin/esbuild is missing)",
+        hint="run: npm ci",
+    )
+
+
+def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
+    """esbuild: js/<entry>.js for each entry, tree-shaken; minified in release.
+
+    The service worker (CLASSIC_ENTRIES) is a classic script in strict mode,
+    the pages' entries are ES modules: a module service worker took ~5 ms
+    longer to wake (BENCHMARKS.md). A development bundle links
+    js/<entry>.js.map, composed with Transcrypt's maps, so that DevTools
+    shows the Python modules (sources named like glue/store.py, their text
+    inside the map). esbuild runs in `staging` (paths in its output are
+    relative to it), once per format, both at once. Returns {entry: bytes}.
+    """
+    rel = lambda p: Path(os.path.relpath(p, staging)).as_posix()  # noqa: E731
+    common = [
+        "--bundle",
+        "--platform=browser",
+        "--target=chrome116",  # the manifest's minimum_chrome_version
+        "--charset=utf8",
+        "--legal-comments=none",
+        "--log-level=warning",
+        f"--outdir={rel(js_dir)}",
+        "--minify" if release else "--sourcemap",
+    ]
+    groups = (
+        ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
+        ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
+    )
+    running = []
+    for names, fmt, banner in groups:
+        if not names:
+            continue
+        command = esbuild_command(root) + [f"{rel(raw_dir)}/{e}.js" for e in names] + common + [
+            f"--format={fmt}", f"--banner:js={banner}"]
+        log.debug("$ " + " ".join(command))
+        running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True))
+    for process in running:
+        output = process.communicate()[0].strip()
+        if output:
+            log.debug(output)
+        if process.returncode != 0:
+            m = re.search(r"^(?:✘ \[ERROR\]|error:) (.+)$", output, re.M)
+            detail = m.group(1).strip() if m else (output.splitlines() or ["no output"])[-1]
+            raise ToolError(f"esbuild failed (exit {process.returncode}): {detail}",
+                            hint="run build.py -v to see its output")
+    if not release:
+        for map_path in sorted(js_dir.glob("*.js.map")):
+            _tidy_bundle_map(map_path, raw_dir)
+    return {entry: (js_dir / f"{entry}.js").stat().st_size for entry in entries}
+
+
+def _tidy_bundle_map(map_path, raw_dir):
+    """Name each source after its module (core/pool.py) and put its text in the map.
+
+    esbuild names them by path from js/ to the staging dir, which the
+    extension does not ship and which changes with every build.
+    """
+    source_map = json.loads(map_path.read_text(encoding="utf-8"))
+    sources, contents = [], []
+    for source in source_map.get("sources", []):
+        path = (map_path.parent / source).resolve()
+        if path.parent == raw_dir.resolve():
+            stem, suffix = path.stem, path.suffix
+            name = "/".join(stem.split(".")) + suffix if suffix == ".py" else path.name
+        else:
+            name = path.name
+        sources.append(name)
+        contents.append(path.read_text(encoding="utf-8") if path.is_file() else None)
+    source_map["sources"] = sources
+    source_map["sourcesContent"] = contents
+    map_path.write_text(json.dumps(source_map, ensure_ascii=False), encoding="utf-8")
+
+
+def check_budgets(sizes, release):
+    """Fail when a bundle is over its budget (BUNDLE_BUDGETS_KB)."""
+    factor = 1 if release else DEV_BUDGET_FACTOR
+    for entry, size in sizes.items():
+        limit_kb = BUNDLE_BUDGETS_KB[entry] * factor
+        if size > limit_kb * 1024:
+            kind = "--release (minified)" if release else "development"
+            raise ValidationError(
+                f"the {kind} bundle is {size / 1024:.1f} KB, over its budget of {limit_kb:g} KB",
+                path=f"{JS_DIR}/{entry}.js",
+                hint="see what it holds with build.py -v, or raise BUNDLE_BUDGETS_KB in build.py",
+            )
+
+
 # ---------------------------------------------------------------- templates
 
 
@@ -758,15 +966,16 @@ def validate(out, rendered, chrome_ver):
     if len(manifest.get("description", "")) > 132:
         raise ValidationError("description is longer than Chrome's 132 characters", path=where)
     background = manifest.get("background", {})
-    if background.get("type") != "module":
+    if background.get("type") is not None:
         raise ValidationError(
-            'background.type must be "module" (Transcrypt emits ES modules)', path=where
+            'background.type must be left out: js/background.js is bundled as a classic script',
+            path=where,
         )
 
     for ref, field in manifest_references(manifest):
         _require(out, ref, f"missing {ref}, referenced by manifest.json {field}", where)
     for entry in ENTRIES:
-        _require(out, f"{JS_DIR}/{entry}.js", f"Transcrypt wrote no {JS_DIR}/{entry}.js", None)
+        _require(out, f"{JS_DIR}/{entry}.js", f"the bundler wrote no {JS_DIR}/{entry}.js", None)
     for target, template in rendered.items():
         if target.endswith(".html"):
             check_html(out, target, f"{TEMPLATE_DIR}/{template}")
@@ -1017,7 +1226,10 @@ def _shown(path):
 
 
 def build(root, out_root, servers=None, release=False):
-    """Build into out_root/chrome-mv3 and out_root/<zip>; return (dir, zip, files, bytes)."""
+    """Build into out_root/chrome-mv3 and out_root/<zip>.
+
+    Returns (dir, zip, file count, total bytes, {entry: bundle bytes}).
+    """
     timer = _Timer()
     project = load_project(root)
     defaults = dict(project.defaults)
@@ -1060,9 +1272,15 @@ def build(root, out_root, servers=None, release=False):
         rendered = render_templates(root, ext, context)
         timer.step("templates")
 
-        transpile(src, js_dir, release)
-        tidy_js(js_dir, release)
+        raw_dir = staging / RAW_DIR
+        raw_dir.mkdir()
+        transpile(src, raw_dir, release)
+        tidy_js(raw_dir, release)
         timer.step("transcrypt")
+        slim_transcrypt(raw_dir)
+        sizes = bundle(root, staging, raw_dir, js_dir, release)
+        timer.step("bundle")
+        check_budgets(sizes, release)
 
         copy_static(root, ext)
         validate(ext, rendered, chrome_ver)
@@ -1076,7 +1294,7 @@ def build(root, out_root, servers=None, release=False):
         final_dir, final_zip = out_root / OUTPUT_NAME, out_root / project.zip_name
         swap_into_place(ext, staged_zip, final_dir, final_zip, out_root / f".old-{os.getpid()}")
         timer.step("zip")
-        return final_dir, final_zip, len(files), size
+        return final_dir, final_zip, len(files), size, sizes
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -1139,9 +1357,10 @@ def main(argv=None):
         root = (args.root or ROOT).resolve()
         out_root = (args.out or root / "dist").resolve()
         servers = parse_servers_option(args.servers) if args.servers is not None else None
-        final_dir, final_zip, count, size = build(root, out_root, servers, args.release)
+        final_dir, final_zip, count, size, sizes = build(root, out_root, servers, args.release)
+        bundles = ", ".join(f"{JS_DIR}/{e}.js {n / 1024:.1f} KB" for e, n in sizes.items())
         log.info(
-            f"Built {_shown(final_dir)} ({count} files, {size / 1024:.0f} KB)"
+            f"Built {_shown(final_dir)} ({count} files, {size / 1024:.0f} KB; {bundles})"
             f" and {_shown(final_zip)} in {time.perf_counter() - start:.1f} s"
         )
         return 0

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -625,6 +626,227 @@ def s7_real_servers(b: Bench, cfg: Config) -> list[Result]:
             s.set_traits()
 
 
+# --------------------------------------------------------------------------
+# Cold worker: wake to answer, Keypool against the original as an extension of its own
+# --------------------------------------------------------------------------
+#
+# The worker is stopped (as Chrome does after 30 s idle), then ONE getApiKey
+# message is sent from an extension page and timed there, from sendMessage to
+# the answer: the worker's start, its scripts, its first request, all healthy.
+# The original is the plain-JS algorithm of reference.js, as the whole service
+# worker of a second extension (one classic script), loaded in the same
+# browser. Both extensions run in a browser of their own, launched for this
+# scenario, next to Keypool as the benchmark loaded it and a --release build.
+
+COLD_REF_WORKER = "reference_worker.js"
+COLD_PAUSE_S = 0.3            # after an answer: lets the worker's writes after it land
+COLD_TRIAL_JS = """async (message) => {
+  const t = performance.now();
+  const r = await chrome.runtime.sendMessage(message);
+  return [performance.now() - t, r.ok === true, r.server ?? null, r.error ?? null];
+}"""
+# In the popup: when the first pool row is in the DOM (performance.now() counts
+# from the navigation's start, i.e. from opening the popup).
+POPUP_ROWS_INIT_JS = """(() => {
+  if (!location.pathname.endsWith('/popup.html')) return;
+  const seen = () => {
+    if (document.querySelector('#pool > li')) {
+      globalThis.__rowsShownMs = performance.now();
+      observer.disconnect();
+    }
+  };
+  const observer = new MutationObserver(seen);
+  observer.observe(document, {childList: true, subtree: true});
+})();"""
+
+
+def write_reference_extension(directory: Path, servers: list[str]) -> Path:
+    """The original algorithm as an MV3 extension: one plain-JS worker answering getApiKey."""
+    directory.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "manifest_version": 3, "name": "Original key fetch (benchmark)", "version": "1.0",
+        "background": {"service_worker": COLD_REF_WORKER},
+        "permissions": ["storage"],
+        "host_permissions": ["http://localhost/*", "http://127.0.0.1/*"],
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    config = {"servers": servers, "keyTimeoutMs": 10000, "allFailedBackoffMs": 2000,
+              "failedResetMs": ORIGINAL_FAILED_RESET_MS}
+    worker = (f"({REFERENCE_JS.strip()})({json.dumps(config)});\n"
+              "chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {\n"
+              "  if (message && message.type === 'getApiKey') {\n"
+              "    globalThis.__refGetKey().then(sendResponse);\n"
+              "    return true;\n"
+              "  }\n"
+              "  return false;\n"
+              "});\n")
+    (directory / COLD_REF_WORKER).write_text(worker, encoding="utf-8")
+    return directory
+
+
+def _worker_at(ctx, path_suffix: str, timeout_s: float):
+    """The service worker whose script URL ends with path_suffix (several extensions loaded)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for w in ctx.service_workers:
+            if w.url.startswith("chrome-extension://") and w.url.endswith(path_suffix):
+                return w
+        try:
+            return ctx.wait_for_event(
+                "serviceworker", timeout=1000,
+                predicate=lambda w: w.url.startswith("chrome-extension://")
+                and w.url.endswith(path_suffix))
+        except Exception:  # noqa: BLE001 - not yet: look again
+            pass
+    raise RuntimeError(f"no service worker {path_suffix} within {timeout_s} s")
+
+
+class ColdTarget:
+    """One extension in the cold-worker browser: its page, its worker, its trials."""
+
+    def __init__(self, name: str, ctx, ext_id: str) -> None:
+        self.name = name
+        self.ctx = ctx
+        self.id = ext_id
+        self.page = ctx.new_page()
+        self.page.goto(f"chrome-extension://{ext_id}/manifest.json")
+        self.cold = Series(name)
+        self.warm = Series(name)
+
+    def send(self, message: dict) -> list:
+        return self.page.evaluate(COLD_TRIAL_JS, message)
+
+    def stop(self) -> None:
+        stop_worker(self.ctx, self.id, wait_s=3)
+
+    def trial(self, want_server: str | None) -> tuple[float, float]:
+        """Stop the worker, time one getApiKey (cold), then one more (warm)."""
+        self.stop()
+        cold = self.cold.add(self.send({"type": "getApiKey"}), want_server)
+        time.sleep(COLD_PAUSE_S)
+        warm = self.warm.add(self.send({"type": "getApiKey"}), want_server)
+        time.sleep(COLD_PAUSE_S)
+        return cold, warm
+
+
+def popup_rows_ms(target: ColdTarget, cold: bool) -> float:
+    """Open popup.html in a new tab; ms from its opening to the first pool row in the DOM."""
+    if cold:
+        target.stop()
+    page = target.ctx.new_page()
+    try:
+        page.add_init_script(POPUP_ROWS_INIT_JS)
+        page.goto(f"chrome-extension://{target.id}/popup.html")
+        page.wait_for_function("() => globalThis.__rowsShownMs !== undefined", timeout=10000)
+        return page.evaluate("() => globalThis.__rowsShownMs")
+    finally:
+        page.close()
+        time.sleep(COLD_PAUSE_S)
+
+
+def s_cold_worker(b: Bench, cfg: Config) -> list[Result]:
+    """Cold worker: stop it, then one getApiKey from a page (Keypool vs the original, timed in the page)."""
+    import build  # the repo root's build.py
+
+    b.set_faulty("ok")
+    tmp = Path(tempfile.mkdtemp(prefix="keypool-cold-"))
+    try:
+        log("  [cold] building the --release extension...")
+        if build.main(["--out", str(tmp / "release"), "-q", "--release"]) != 0:
+            raise RuntimeError("the --release build failed")
+        loaded = getattr(b, "ext_dir", None)
+        builds = [("keypool-release", tmp / "release" / "chrome-mv3")]
+        if loaded is not None:
+            builds.append(("keypool-loaded", Path(loaded)))
+        ref_dir = write_reference_extension(tmp / "reference", b.urls)
+        dirs = ",".join(str(d) for _, d in builds) + f",{ref_dir}"
+        browser_type = b.ctx.browser.browser_type
+        ctx = browser_type.launch_persistent_context(
+            str(tmp / "profile"), headless=True,
+            executable_path=getattr(b, "chromium", None) or DEBIAN_CHROMIUM,
+            args=[f"--disable-extensions-except={dirs}", f"--load-extension={dirs}"])
+        try:
+            return _cold_worker_run(b, cfg, ctx, builds, ref_dir)
+        finally:
+            ctx.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _worker_of(ctx, ext_id: str, timeout_s: float):
+    """The service worker of extension ext_id (several extensions are loaded)."""
+    prefix = f"chrome-extension://{ext_id}/"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for w in ctx.service_workers:
+            if w.url.startswith(prefix):
+                return w
+        try:
+            return ctx.wait_for_event("serviceworker", timeout=1000,
+                                      predicate=lambda w: w.url.startswith(prefix))
+        except Exception:  # noqa: BLE001 - not yet: look again
+            pass
+    raise RuntimeError(f"extension {ext_id}: no service worker within {timeout_s} s")
+
+
+def _extension_id(ext_dir: Path) -> str:
+    """An unpacked extension's ID: sha256 of its absolute path, 32 hex digits written a-p."""
+    digest = hashlib.sha256(str(ext_dir.resolve()).encode()).hexdigest()[:32]
+    return "".join(chr(ord("a") + int(c, 16)) for c in digest)
+
+
+def _cold_worker_run(b: Bench, cfg: Config, ctx, builds: list[tuple[str, Path]],
+                     ref_dir: Path) -> list[Result]:
+    _worker_of(ctx, _extension_id(ref_dir), START_TIMEOUT_S)
+    reference = ColdTarget("reference", ctx, _extension_id(ref_dir))
+    keypools = []
+    for name, ext_dir in builds:
+        ext_id = _extension_id(ext_dir)
+        wait_for_install(_worker_of(ctx, ext_id, START_TIMEOUT_S), START_TIMEOUT_S)
+        target = ColdTarget(name, ctx, ext_id)
+        target.page.evaluate("s => chrome.storage.local.set({settings: s})",
+                             {"servers": b.urls, **BASE_SETTINGS})
+        keypools.append(target)
+    targets = keypools + [reference]
+    for target in targets:  # warm-up: each worker stopped, started and answering
+        for _ in range(max(1, cfg.warmup // 2)):
+            target.trial(None)
+        target.cold, target.warm = Series(target.name), Series(target.name)
+    for i in range(1, cfg.trials + 1):
+        order = list(targets)
+        random.shuffle(order)
+        for target in order:
+            cold, _warm = target.trial(None)
+            _progress("cold", target.cold, i, cfg.trials, cold)
+    popup = {}
+    for target in keypools:
+        for cold in (True, False):
+            series = Series(f"{target.name} popup")
+            for _ in range(max(3, cfg.trials // 3)):
+                series.ms.append(popup_rows_ms(target, cold))
+            popup[(target.name, cold)] = series
+            log(f"  [cold] {target.name} popup to pool rows, {'cold' if cold else 'warm'} "
+                f"worker: p50 {fmt_ms(series.p(0.5))} ms")
+    titles = {"keypool-release": "Keypool --release build (what ships)",
+              "keypool-loaded": "Keypool, the build loaded for 1-6"}
+    results = []
+    for target in keypools:
+        pc, pw = popup[(target.name, True)], popup[(target.name, False)]
+        results.append(Result(
+            f"cold_{target.name}", f"8. cold worker, {titles[target.name]}", target.cold,
+            reference.cold,
+            note=(f"the worker stopped, then one getApiKey from an extension page, timed in the "
+                  f"page (sendMessage to answer), against the original as the one-file worker "
+                  f"of a second extension in the same browser. Popup, from opening to the "
+                  f"first pool row: p50 {fmt_ms(pc.p(0.5))} ms, p95 {fmt_ms(pc.p(0.95))} ms "
+                  f"with the worker stopped; p50 {fmt_ms(pw.p(0.5))} ms, p95 "
+                  f"{fmt_ms(pw.p(0.95))} ms with it running (n = {pc.n} each)")))
+    for target in keypools[:1]:
+        results.append(Result(f"warm_{target.name}", "8. the next request (warm worker), "
+                              + titles[target.name], target.warm, reference.warm))
+    return results
+
+
 SCENARIOS = {
     "1": s1_healthy,
     "2": s2_refuse,
@@ -633,6 +855,7 @@ SCENARIOS = {
     "5": s5_after_restart,
     "6": s6_after_window,
     "7": s7_real_servers,
+    "cold": s_cold_worker,
 }
 
 
@@ -665,6 +888,11 @@ def target_for(res: Result, by_key: dict[str, Result]) -> tuple[str, str]:
         met = kp.p(0.5) <= limit
         return (f"p50 ≤ 1.3 × floor p50 ({fmt_ms(res.floor.p(0.5))} → ≤ {fmt_ms(limit)})",
                 f"{'yes' if met else '**NO**'} ({kp.p(0.5) / res.floor.p(0.5):.2f} × floor)")
+    if res.key.startswith("cold_"):
+        limit = 1.2 * res.reference.p(0.5)
+        met = kp.p(0.5) <= limit
+        return (f"p50 ≤ 1.2 × original p50 (≤ {fmt_ms(limit)})",
+                f"{'yes' if met else '**NO**'} ({kp.p(0.5) / res.reference.p(0.5):.2f} × original)")
     if res.key == "hang_cold":
         met = kp.p(0.95) <= 1500
         return "p95 ≤ 1500 ms", "yes" if met else "**NO**"
@@ -844,6 +1072,7 @@ def main(argv: list[str] | None = None) -> int:
                 wait_for_install(sw, START_TIMEOUT_S)
                 ext_id = sw.url.split("/")[2]
                 bench = Bench(ctx, sw, ext_id, servers)
+                bench.ext_dir, bench.chromium = ext_dir, args.chromium  # for the cold scenario
                 meta = {
                     "date": datetime.date.today().isoformat(),
                     "load_start": load_text(),

@@ -64,6 +64,8 @@ class Mirror:
         self.value = None
         self.json = 'null'
         self.generation = 0
+        self.pending = None        # the storage read under way, shared by concurrent readers
+        self.pending_generation = -1
 
     def invalidate(self):
         self.valid = False
@@ -80,7 +82,10 @@ class Mirror:
         if self.valid:
             return self.value
         generation = self.generation
-        value = await get_item(self.area, self.key, None)
+        if self.pending == None or self.pending_generation != generation:  # noqa: E711
+            self.pending = get_item(self.area, self.key, None)
+            self.pending_generation = generation
+        value = await self.pending
         if generation == self.generation:
             self._remember(value)
             return self.value
@@ -109,6 +114,16 @@ SETTINGS_ITEM = Mirror(LOCAL, SETTINGS)
 POOL_HEALTH_ITEM = Mirror(SESSION, POOL_HEALTH)
 KEY_CACHE_ITEM = Mirror(SESSION, KEY_CACHE)
 MIRRORS = [SETTINGS_ITEM, POOL_HEALTH_ITEM, KEY_CACHE_ITEM]
+
+
+def prefetch_mirrors(on_error):
+    """Start reading every mirrored item now, without waiting (the worker's start).
+
+    The storage reads then run while the worker is still starting, and the
+    first request (a key, the popup's pool) finds them done or under way.
+    """
+    for mirror in MIRRORS:
+        mirror.read().catch(on_error)
 
 
 def on_storage_changed(changes, area):

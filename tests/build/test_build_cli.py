@@ -51,7 +51,8 @@ def test_servers_option_sets_host_permissions_and_defaults(run_build, tmp_path):
     assert result.rc == 0, result
     assert result.err == ""
     assert re.fullmatch(
-        r"Built \S*chrome-mv3 \(\d+ files, \d+ KB\) and \S*keypool-0\.1\.0-chrome\.zip"
+        r"Built \S*chrome-mv3 \(\d+ files, \d+ KB; js/background\.js \d+\.\d KB,"
+        r" js/popup\.js \d+\.\d KB, js/options\.js \d+\.\d KB\) and \S*keypool-0\.1\.0-chrome\.zip"
         r" in \d+\.\d s\n",
         result.out,
     ), result.out
@@ -61,8 +62,8 @@ def test_servers_option_sets_host_permissions_and_defaults(run_build, tmp_path):
         "https://b.example/*",
         "https://generativelanguage.googleapis.com/*",
     ]
-    config = (tmp_path / "chrome-mv3" / "js" / "build_config.js").read_text()
-    assert "'servers': ['http://a.example:8080/api', 'https://b.example/api']" in config
+    worker = (tmp_path / "chrome-mv3" / "js" / "background.js").read_text()
+    assert '"servers": ["http://a.example:8080/api", "https://b.example/api"]' in worker
 
 
 @pytest.mark.parametrize(
@@ -186,7 +187,7 @@ def test_rebuild_replaces_previous_output(run_build, project, tmp_path):
 def test_verbose_shows_steps(run_build, project, tmp_path):
     result = run_build("--root", project, "--out", tmp_path / "out", "-v")
     assert result.rc == 0, result
-    for step in ("config", "sources", "templates", "transcrypt", "validate", "zip"):
+    for step in ("config", "sources", "templates", "transcrypt", "bundle", "validate", "zip"):
         assert f"  {step}: " in result.out
     assert result.out.splitlines()[-1].startswith("Built ")
 
@@ -195,3 +196,30 @@ def test_main_is_callable_repeatedly_without_piling_up_log_handlers(run_build, t
     for _ in range(2):
         assert run_build("--out", tmp_path, "--servers", "nope").rc == 1
     assert [h for h in build.log.handlers if type(h) is logging.StreamHandler] == []
+
+
+@pytest.mark.parametrize("release", [False, True], ids=["development", "release"])
+def test_a_bundle_over_its_budget_fails_the_build(run_build, project, tmp_path, monkeypatch,
+                                                  release):
+    """The size budgets are the build's: over one, it fails and the previous dist/ stays."""
+    out = tmp_path / "out"
+    mode = ["--release"] if release else []
+    assert run_build("--root", project, "--out", out, "-q", *mode).rc == 0
+    before = (out / "chrome-mv3" / "js" / "popup.js").read_bytes()
+    factor = 1 if release else build.DEV_BUDGET_FACTOR
+    # A budget just under the tiny project's bundle (the budgets are in KB).
+    monkeypatch.setitem(build.BUNDLE_BUDGETS_KB, "popup", (len(before) - 1) / 1024 / factor)
+    result = run_build("--root", project, "--out", out, *mode)
+    line = assert_one_error(result, "error: js/popup.js: ", "over its budget")
+    assert ("--release (minified)" in line) == release
+    assert (out / "chrome-mv3" / "js" / "popup.js").read_bytes() == before
+
+
+def test_last_line_gives_each_bundle_size(run_build, project, tmp_path):
+    result = run_build("--root", project, "--out", tmp_path / "out", "--release")
+    assert result.rc == 0, result
+    last = result.out.splitlines()[-1]
+    js = tmp_path / "out" / "chrome-mv3" / "js"
+    for entry in build.ENTRIES:
+        size = (js / f"{entry}.js").stat().st_size
+        assert f"js/{entry}.js {size / 1024:.1f} KB" in last

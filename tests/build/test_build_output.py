@@ -32,9 +32,9 @@ def manifest(ext):
 
 class TestManifest:
     def test_is_mv3_with_a_module_service_worker(self, manifest, ext):
-        """MV3; the service worker is js/background.js, loaded as an ES module."""
+        """MV3; the service worker is js/background.js, a classic script (one bundle)."""
         assert manifest["manifest_version"] == 3
-        assert manifest["background"] == {"service_worker": "js/background.js", "type": "module"}
+        assert manifest["background"] == {"service_worker": "js/background.js"}
         assert (ext / "js" / "background.js").is_file()
 
     def test_name_version_description_come_from_pyproject(self, manifest):
@@ -113,33 +113,36 @@ def test_static_files_keep_their_subpaths(ext):
             assert (ext / rel).read_bytes() == path.read_bytes(), rel
 
 
-def test_dev_build_keeps_source_maps_and_python_sources(ext):
-    """DevTools can show the Python source: X.js points at X.map, which names X.py."""
+def test_js_holds_one_bundle_per_entry_and_its_map(ext):
+    """No module graph to load: js/ has <entry>.js and, in development, <entry>.js.map."""
     js = ext / "js"
-    for entry in ("background", "popup", "options"):
+    expected = set()
+    for entry in build.ENTRIES:
+        expected |= {f"{entry}.js", f"{entry}.js.map"}
+    assert {p.name for p in js.iterdir()} == expected
+    for entry in build.ENTRIES:
         text = (js / f"{entry}.js").read_text(encoding="utf-8")
-        assert f"//# sourceMappingURL={entry}.map" in text
-        source_map = json.loads((js / f"{entry}.map").read_text(encoding="utf-8"))
-        assert source_map["sources"] == [f"{entry}.py"]
-        assert (js / f"{entry}.py").is_file()
-
-
-def test_no_build_helpers_or_dangling_map_links_in_output(ext):
-    js = ext / "js"
-    assert not list(js.glob("_entries.*"))
-    assert not list(js.glob("*.project"))
-    for path in js.glob("*.js"):
-        text = path.read_text(encoding="utf-8")
+        assert text.startswith(build.COMPILE_HINT + "\n")
+        assert not re.search(r"^\s*(import|export)\b.* from ", text, re.M), f"{entry}.js imports"
+        assert text.rstrip().endswith(f"//# sourceMappingURL={entry}.js.map")
         assert "Transcrypt'ed from Python, " not in text  # no timestamp: reproducible output
-        for target in re.findall(r"//# sourceMappingURL=(\S+)", text):
-            assert (js / target).is_file(), f"{path.name} -> {target}"
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
-def test_build_config_carries_tool_keypool_through_transcrypt(ext, tmp_path):
-    """The extension's build_config.DEFAULTS, read by node, equals [tool.keypool]."""
-    shutil.copytree(ext / "js", tmp_path / "js")
-    (tmp_path / "js" / "package.json").write_text('{"type": "module"}')
+def test_build_config_carries_tool_keypool_through_transcrypt(tmp_path):
+    """build_config.DEFAULTS, compiled by Transcrypt and read by node, equals [tool.keypool]."""
+    project = build.load_project(ROOT)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "build_config.py").write_text(
+        build.build_config_source(project, project.defaults, release=False), encoding="utf-8"
+    )
+    js = tmp_path / "js"
+    subprocess.run(
+        [*build.transcrypt_command(), *build.TRANSCRYPT_FLAGS, "-od", str(js), "build_config.py"],
+        cwd=src, capture_output=True, check=True,
+    )
+    (js / "package.json").write_text('{"type": "module"}')
     script = (
         "const m = await import('./js/build_config.js');"
         "console.log(JSON.stringify({name: m.NAME, version: m.VERSION, release: m.RELEASE,"
@@ -162,6 +165,14 @@ def test_build_config_carries_tool_keypool_through_transcrypt(ext, tmp_path):
     assert "hedgeDelayMs" not in got["defaults"]
 
 
+def test_bundles_carry_the_default_settings(ext, release_build):
+    servers = json.dumps(PYPROJECT["tool"]["keypool"]["servers"], separators=(", ", ": "))
+    assert f'"servers": {servers}' in (ext / "js" / "background.js").read_text(encoding="utf-8")
+    minified = (release_build / "chrome-mv3" / "js" / "background.js").read_text(encoding="utf-8")
+    assert "servers:" + json.dumps(PYPROJECT["tool"]["keypool"]["servers"], separators=(",", ":")) \
+        in minified
+
+
 def test_zip_holds_the_extension_at_its_root(dev_build):
     ext = dev_build / "chrome-mv3"
     with zipfile.ZipFile(dev_build / ZIP_NAME) as zf:
@@ -181,9 +192,9 @@ def test_release_build_has_no_maps_or_python(release_build):
     assert (js / "background.js").is_file()
     assert not list(js.glob("*.map"))
     assert not list(js.glob("*.py"))
+    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in build.ENTRIES)
     for path in js.glob("*.js"):
         assert "sourceMappingURL" not in path.read_text(encoding="utf-8"), path.name
-    assert "RELEASE = true" in (js / "build_config.js").read_text(encoding="utf-8")
     with zipfile.ZipFile(release_build / ZIP_NAME) as zf:
         assert not [n for n in zf.namelist() if n.endswith((".map", ".py"))]
 

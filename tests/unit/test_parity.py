@@ -2,7 +2,9 @@
 
 Same inputs, same expected outputs as test_vectors.py: if the transpiled
 JavaScript drifts from CPython (a lost keyword argument, a truthy empty list,
-an `is None` on undefined), a vector fails here.
+an `is None` on undefined), a vector fails here. Each vector runs twice: on
+Transcrypt's modules as it writes them, and on the core as it ships, after
+build.py's rewrite (build.slim_transcrypt) and esbuild's minified bundle.
 """
 import json
 import shutil
@@ -10,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import build
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,13 +44,22 @@ def js_results(tmp_path_factory):
     proc = subprocess.run([sys.executable, "-m", "transcrypt", "-n", "-k", "-t", "-i", "-od", str(js),
                            "vector_runner.py"], cwd=src, capture_output=True, text=True)
     assert proc.returncode == 0 and "Error" not in proc.stdout, proc.stdout + proc.stderr
-    (js / "package.json").write_text('{"type": "module"}')
-    (js / "main.mjs").write_text(NODE_MAIN)
+    # The shipped form: the same modules, rewritten and bundled as build.py does.
+    raw = out / "raw"
+    shutil.copytree(js, raw)
+    build.slim_transcrypt(raw)
+    bundled = out / "bundled"
+    build.bundle(ROOT, out, raw, bundled, release=True, entries=("vector_runner",))
     files = [str(p) for p in sorted(VECTOR_DIR.glob("*.json"))]
-    run = subprocess.run([node, "main.mjs", *files], cwd=js, capture_output=True, text=True,
-                         timeout=60)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+    results = {}
+    for variant, where in (("transpiled", js), ("bundled", bundled)):
+        (where / "package.json").write_text('{"type": "module"}')
+        (where / "main.mjs").write_text(NODE_MAIN)
+        run = subprocess.run([node, "main.mjs", *files], cwd=where, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        results[variant] = json.loads(run.stdout)
+    return results
 
 
 def load_cases():
@@ -57,8 +69,9 @@ def load_cases():
             yield pytest.param(str(path), index, case, id=f"{path.stem}:{case['name']}")
 
 
+@pytest.mark.parametrize("variant", ["transpiled", "bundled"])
 @pytest.mark.parametrize("file,index,case", list(load_cases()))
-def test_vector_in_javascript(js_results, file, index, case):
-    got = js_results[file][index]
+def test_vector_in_javascript(js_results, file, index, case, variant):
+    got = js_results[variant][file][index]
     assert "error" not in got, got["error"]
     assert got["ok"] == case["expect"]
