@@ -583,6 +583,48 @@ def trace_restart(b: Bench, runs: int) -> dict:
                                     "restart, all healthy (instrumented)")
 
 
+REAL_LATENCY_MS = (300, 900)       # the real key route: a live Gemini call (KEYSERVERS.md)
+REAL_COLD_KEYS = 20
+
+
+def _key_requests(b: Bench, series: Series, fn) -> float:
+    """One trial, counting the /gemini-key requests the servers received meanwhile."""
+    before = b.requests_seen("/gemini-key")
+    ms = series.add(fn())
+    series.requests += b.requests_seen("/gemini-key") - before
+    return ms
+
+
+def s7_real_servers(b: Bench, cfg: Config) -> list[Result]:
+    """Real-server latency: /gemini-key requests per key, from a fresh profile (first 20 keys) and steady."""
+    for s in b.servers:
+        s.set_traits("latency", latency_ms=REAL_LATENCY_MS, seed=s.index)
+    try:
+        b.set_faulty("ok")
+        b.set_settings()
+        out = []
+        series = {}
+        for name, fn in (("keypool", b.keypool), ("reference", b.reference)):
+            b.fresh()
+            b.install_ref(failedResetMs=ORIGINAL_FAILED_RESET_MS)
+            cold, steady = Series(name), Series(name)
+            for i in range(1, REAL_COLD_KEYS + 1):
+                _progress("7 real cold", cold, i, REAL_COLD_KEYS, _key_requests(b, cold, fn))
+            for i in range(1, cfg.trials + 1):
+                _progress("7 real steady", steady, i, cfg.trials, _key_requests(b, steady, fn))
+            series[name] = (cold, steady)
+        out.append(Result("real_cold", f"7a. real servers, cold: the first {REAL_COLD_KEYS} keys",
+                          series["keypool"][0], series["reference"][0],
+                          note=f"key route {REAL_LATENCY_MS[0]}-{REAL_LATENCY_MS[1]} ms (uniform), "
+                               "a fresh profile (nothing learned, storage.session cleared)"))
+        out.append(Result("real_steady", "7b. real servers, steady: the keys after those",
+                          series["keypool"][1], series["reference"][1]))
+        return out
+    finally:
+        for s in b.servers:
+            s.set_traits()
+
+
 SCENARIOS = {
     "1": s1_healthy,
     "2": s2_refuse,
@@ -590,6 +632,7 @@ SCENARIOS = {
     "4": s4_hang_warm,
     "5": s5_after_restart,
     "6": s6_after_window,
+    "7": s7_real_servers,
 }
 
 
@@ -693,6 +736,15 @@ def report(results: list[Result], meta: dict) -> str:
                          kp.warm_requests, kp.warm_keys, ref.warm_requests, ref.warm_keys))
         lines.append(row("4 of 5 hanging: warm (the trials)", kp.requests, kp.keys,
                          ref.requests, ref.keys))
+    for key, title, limit in (("real_cold", "real servers, cold (first 20 keys): /gemini-key only",
+                               1.1),
+                              ("real_steady", "real servers, steady: /gemini-key only", 1.05)):
+        res = by_key.get(key)
+        if res is not None:
+            kp, ref = res.keypool, res.reference
+            met = "yes" if kp.per_key is not None and kp.per_key <= limit else "**NO**"
+            lines.append(row(title, kp.requests, kp.keys, ref.requests, ref.keys,
+                             f"≤ {limit} per key", met))
     notes = [f"- {r.title}: {r.note}" for r in results if r.note]
     notes += [f"- {r.title}: {r.keypool.split_by_probes()}" for r in results
               if r.keypool.probed and any(r.keypool.probed)]

@@ -404,8 +404,11 @@ async def donate(key, donor):
         dom.by_id('donate-form').reset()
         set_key_visible(False)
         where = fmt.host_of(answer['server'])
-        donate_message('Thank you! Your key was added to the pool'
-                       + (' by ' + where if len(where) > 0 else '') + '.', 'success')
+        if answer['alreadyInPool'] == True:  # noqa: E712
+            donate_message(answer['message'], 'success')
+        else:
+            donate_message('Thank you! Your key was added to the pool'
+                           + (' by ' + where if len(where) > 0 else '') + '.', 'success')
     else:
         # The key stays in the field, so that the person can fix it or try again.
         error = redact(answer['error'], key)

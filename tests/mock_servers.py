@@ -40,6 +40,43 @@ donate_duplicate   donate endpoint only: 409 already donated
 Endpoint-specific modes set for all paths affect only their endpoint; the
 other endpoints keep answering normally.
 
+The real servers (../shared/KEYSERVERS.md) are less kind than the defaults.
+A key server takes *traits*, each one word, with ``set_traits(*words)`` (or
+``Mocks.real(*words)`` for the whole pool), and three more modes:
+
+=================  ===========================================================
+trait              behaviour
+=================  ===========================================================
+shared             one ``KeyStore`` behind every server: an empty pool, a
+                   duplicate or a deactivated key is pool-wide; every key
+                   request costs an allocation, even when the client aborted
+latency            key and donate routes take ``latency_ms`` (uniform
+                   300-900 ms, a live Gemini call), finished even when the
+                   client went away
+real_errors        the real bodies: ``Unable to allocate API key: ...`` 500s,
+                   400 ``API key is required`` / ``This API key has already
+                   been donated``, 500 with an empty body for invalid JSON,
+                   the real 201 message
+strict_cors        ``OPTIONS`` answers 204 allowing only ``Content-Type,
+                   Authorization``; answers carry ``Access-Control-Allow-
+                   Origin: *`` and no expose headers, so Chrome blocks any
+                   other request header on a host Keypool holds no
+                   permission for
+strict_paths       a trailing slash answers 308 to the path without it; a
+                   wrong method 405 with an empty body; unknown ``/api/*`` a
+                   404 HTML page
+head_as_get        ``HEAD`` runs the GET handler (a ``HEAD /gemini-key``
+                   spends an allocation), counted as ``HEAD``
+=================  ===========================================================
+
+``REAL_SERVER`` is all of them. Modes for real failures:
+``empty_pool`` (key route: 500 ``Unable to allocate API key: No active API
+keys available``), ``db_down`` (health hangs, as the driver's 30 s
+server-selection timeout does; key and donate 500), ``express_health`` (the
+older server's broken ``/health``: 503 ``port is not defined`` at once, while
+the key and donate routes work), ``stall_after_store`` (donate route: the key
+is stored in the KeyStore, then the answer never comes: an ambiguous timeout).
+
 An exception inside a handler is answered with 500 and recorded in
 ``.errors``; the pytest fixtures re-raise it at teardown, so a broken mock
 never passes silently. Contract breaches seen by the provider (a key in the
@@ -68,6 +105,9 @@ from aiohttp import web
 __all__ = [
     "MODES",
     "KeyServer",
+    "KeyStore",
+    "REAL_SERVER",
+    "TRAITS",
     "MockError",
     "ProviderServer",
     "RecordedRequest",
@@ -80,8 +120,18 @@ MODES = frozenset({
     "ok", "refuse", "drop", "hang", "status", "retry_after", "bad_json", "html",
     "slow", "slow_body", "message", "missing_key", "empty_key",
     "non_string_key", "api_key_field", "donate_reject", "donate_duplicate",
+    "empty_pool", "db_down", "express_health", "stall_after_store",
 })
+#: the real key server's behaviours (KEYSERVERS.md), one word each
+TRAITS = frozenset({"shared", "latency", "real_errors", "strict_cors", "strict_paths",
+                    "head_as_get"})
+REAL_SERVER = ("shared", "latency", "real_errors", "strict_cors", "strict_paths", "head_as_get")
+CORS_ALLOWED_HEADERS = "Content-Type, Authorization"
+NO_KEYS_ERROR = "Unable to allocate API key: No active API keys available"
+DUPLICATE_ERROR = "This API key has already been donated"
+DONATED_MESSAGE = "API key validated and added successfully! Thank you for your donation."
 KEY_MODES = frozenset({"missing_key", "empty_key", "non_string_key", "api_key_field"})
+REAL_MODES = frozenset({"empty_pool", "db_down", "express_health", "stall_after_store"})
 DONATE_MODES = frozenset({"donate_reject", "donate_duplicate"})
 
 BAD_JSON = '{"ok": tru'
@@ -397,7 +447,10 @@ class _MockServer:
         with self._lock:
             self._requests.append(rec)
         try:
-            return await handler(request)
+            early = self._pre_route(request)
+            if early is not None:
+                return self._post_route(early)
+            return self._post_route(await handler(request))
         except (web.HTTPException, asyncio.CancelledError, ConnectionError):
             raise
         except Exception:  # noqa: BLE001 - a bug in the mock: answer, report at teardown
@@ -408,6 +461,14 @@ class _MockServer:
 
     def _add_routes(self, app: web.Application) -> None:
         raise NotImplementedError
+
+    def _pre_route(self, request: web.Request) -> web.StreamResponse | None:
+        """Subclass hook: an answer before routing (CORS preflight, strict paths), or None."""
+        return None
+
+    def _post_route(self, response: web.StreamResponse) -> web.StreamResponse:
+        """Subclass hook: adjust every answer (CORS headers)."""
+        return response
 
     async def _hang_until(self, release: asyncio.Event, request: web.Request) -> bool:
         """Wait for ``release``; False if the client closed the connection first.
@@ -453,6 +514,11 @@ class _MockServer:
                 return web.Response(status=499)  # the client went away: nobody reads this
         name, p = mode.name, mode.params
 
+        if name in REAL_MODES:
+            answer = await self._real_mode(name, p, kind, request)
+            if answer is not None:
+                return answer
+            name = "ok"
         if name in KEY_MODES and kind != "key":
             name = "ok"
         if name in DONATE_MODES and kind != "donate":
@@ -514,6 +580,10 @@ class _MockServer:
     def _endpoint_mode(self, name: str, p: dict[str, Any]) -> web.StreamResponse:
         raise NotImplementedError(name)
 
+    async def _real_mode(self, name, p, kind, request) -> web.StreamResponse | None:
+        """A real-server failure mode's answer for endpoint ``kind``, or None for the normal one."""
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.origin} mode={self._mode.name}>"
 
@@ -541,6 +611,50 @@ def fake_key(prefix: str = "AIzaSyMOCK", n: int = 20, rng: random.Random | None 
 # Key server (CONTRACT §1)
 # --------------------------------------------------------------------------
 
+class KeyStore:
+    """The one database behind every real key server (KEYSERVERS.md).
+
+    ``/gemini-key`` allocates the active key with the fewest allocations;
+    every request that reaches the route costs an allocation (``allocations``),
+    even one the client has aborted. ``donate`` refuses a key already stored.
+    """
+
+    def __init__(self, keys: list[str] | None = None) -> None:
+        self._lock = threading.Lock()
+        self.keys: list[str] = list(keys) if keys is not None else [fake_key("AIzaSyPOOL")]
+        self.allocated: dict[str, int] = {}
+        self.allocations = 0
+        self.donated: list[dict[str, Any]] = []
+        self.deactivated: set[str] = set()
+        self.invalid: set[str] = set()    # keys Google would reject on donation
+
+    def allocate(self) -> str | None:
+        with self._lock:
+            self.allocations += 1
+            active = [k for k in self.keys if k not in self.deactivated]
+            if not active:
+                return None
+            key = min(active, key=lambda k: self.allocated.get(k, 0))
+            self.allocated[key] = self.allocated.get(key, 0) + 1
+            return key
+
+    def empty(self) -> None:
+        with self._lock:
+            self.keys.clear()
+
+    def donate(self, data: dict[str, Any]) -> str:
+        """'added', 'duplicate' or 'invalid'."""
+        key = data["apiKey"]
+        with self._lock:
+            if key in self.keys:
+                return "duplicate"
+            if key in self.invalid:
+                return "invalid"
+            self.keys.append(key)
+            self.donated.append(data)
+            return "added"
+
+
 class KeyServer(_MockServer):
     """A mock key server: ``GET /api/health``, ``GET /api/gemini-key``, ``POST /api/donate-key``.
 
@@ -553,7 +667,37 @@ class KeyServer(_MockServer):
         self._default_key = fake_key(f"AIzaSyMOCK{index}")
         self.key = self._default_key
         self.donated: list[dict[str, Any]] = []
+        self.traits: frozenset[str] = frozenset()
+        self.store: KeyStore | None = None
+        self.latency_ms: tuple[int, int] = (300, 900)
+        self._rng = random.Random(index)
         super().__init__(name or f"keyserver{index}")
+
+    def set_traits(self, *words: str, store: KeyStore | None = None,
+                   latency_ms: tuple[int, int] = (300, 900), seed: int | None = None) -> None:
+        """Behave like the real key server (module docstring: traits); reset() undoes it.
+
+        ``store``: the KeyStore shared with the other servers (trait ``shared``;
+        a private one when not given).
+        """
+        unknown = set(words) - TRAITS
+        if unknown:
+            raise ValueError(f"unknown traits {sorted(unknown)}; known: {sorted(TRAITS)}")
+        with self._lock:
+            self.traits = frozenset(words)
+            self.store = (store or KeyStore()) if "shared" in words else None
+            self.latency_ms = latency_ms
+            if seed is not None:
+                self._rng = random.Random(seed)
+
+    def has(self, trait: str) -> bool:
+        return trait in self.traits
+
+    async def _route_latency(self) -> None:
+        """The live Gemini call of the key and donate routes (trait ``latency``)."""
+        if self.has("latency"):
+            lo, hi = self.latency_ms
+            await asyncio.sleep(self._rng.uniform(lo, hi) / 1000)
 
     @property
     def base(self) -> str:
@@ -564,6 +708,68 @@ class KeyServer(_MockServer):
         self.key = self._default_key
         with self._lock:
             self.donated.clear()
+            self.traits = frozenset()
+            self.store = None
+
+    _ROUTES = {"/api/health": ("GET",), "/api/gemini-key": ("GET",),
+               "/api/donate-key": ("POST",)}
+
+    def _pre_route(self, request):
+        path, method = request.path, request.method
+        if self.has("strict_cors") and method == "OPTIONS":
+            return web.Response(status=204, headers={
+                "Access-Control-Allow-Origin": "*",
+                "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+                "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS})
+        if method == "HEAD" and not self.has("head_as_get"):
+            return web.Response(status=405)
+        if self.has("strict_paths"):
+            if len(path) > 1 and path.endswith("/"):
+                return web.Response(status=308, headers={"Location": path.rstrip("/")})
+            allowed = self._ROUTES.get(path)
+            if allowed is None and path.startswith("/api/"):
+                return web.Response(status=404, text="<!DOCTYPE html><html><body>404: This page "
+                                    "could not be found.</body></html>", content_type="text/html")
+            if allowed is not None and method not in allowed and method != "HEAD":
+                return web.Response(status=405)
+        return None
+
+    def _post_route(self, response):
+        if self.has("strict_cors"):
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    async def _real_mode(self, name, p, kind, request):
+        if name == "empty_pool" and kind == "key":
+            return web.json_response({"error": NO_KEYS_ERROR}, status=500)
+        if name == "express_health" and kind == "health":
+            return web.json_response({"status": "unhealthy", "database": "error",
+                                      "error": "port is not defined"}, status=503)
+        if name == "stall_after_store" and kind == "donate":
+            release = self._release
+            try:
+                data = json.loads(await request.text())
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("apiKey"), str):
+                if self.store is not None:
+                    self.store.donate(data)
+                with self._lock:
+                    self.donated.append(data)
+            await self._hang_until(release, request)
+            return web.Response(status=499)
+        if name == "db_down":
+            if kind == "health":
+                release = self._release
+                await self._hang_until(release, request)
+                return web.Response(status=499)
+            if kind == "key":
+                await asyncio.sleep(float(p.get("delay_ms", 0)) / 1000)
+                return web.json_response({"error": "Unable to allocate API key: connect "
+                                          "ECONNREFUSED 127.0.0.1:27017"}, status=500)
+            if kind == "donate":
+                return web.json_response({"error": "Internal server error"}, status=500)
+        return None
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/health", self._health)
@@ -578,11 +784,22 @@ class KeyServer(_MockServer):
 
     async def _gemini_key(self, request):
         async def normal():
+            if self.store is not None:
+                key = self.store.allocate()        # the allocation is spent even if we stop here
+                await self._route_latency()
+                if key is None:
+                    error = NO_KEYS_ERROR if self.has("real_errors") else "No active API keys available"
+                    return web.json_response({"error": error}, status=500)
+                return {"geminiApiKey": key}
+            await self._route_latency()
             return {"success": True, "geminiApiKey": self.key}
         return await self._dispatch(request, normal, "key")
 
     async def _donate(self, request):
         async def normal():
+            if self.has("real_errors"):
+                return await self._real_donate(request)
+            await self._route_latency()
             try:
                 data = json.loads(await request.text())
             except ValueError:
@@ -592,10 +809,37 @@ class KeyServer(_MockServer):
                 return web.json_response(
                     {"error": "Invalid API key", "details": "Request body must be JSON with a non-empty apiKey string"},
                     status=400)
+            if self.store is not None and self.store.donate(data) == "duplicate":
+                return web.json_response({"error": DUPLICATE_ERROR}, status=400)
             with self._lock:
                 self.donated.append(data)
             return web.json_response({"success": True, "message": "API key donated successfully"}, status=201)
         return await self._dispatch(request, normal, "donate")
+
+    async def _real_donate(self, request):
+        """The real donate route: body read as JSON whatever the Content-Type (KEYSERVERS.md)."""
+        try:
+            data = json.loads(await request.text())
+        except ValueError:
+            return web.Response(status=500)                       # an empty body
+        key = data.get("apiKey") if isinstance(data, dict) else None
+        if isinstance(data, dict) and key is not None and not isinstance(key, str):
+            return web.Response(status=500)
+        if not key:
+            return web.json_response({"error": "API key is required"}, status=400)
+        store = self.store
+        if store is not None and key in store.keys:
+            return web.json_response({"error": DUPLICATE_ERROR}, status=400)
+        await self._route_latency()                                # Google validates the key
+        verdict = store.donate(data) if store is not None else "added"
+        if verdict == "duplicate":
+            return web.json_response({"error": DUPLICATE_ERROR}, status=400)
+        if verdict == "invalid":
+            return web.json_response({"error": "Invalid API key", "details":
+                                      "API key not valid. Please pass a valid API key."}, status=400)
+        with self._lock:
+            self.donated.append(data)
+        return web.json_response({"message": DONATED_MESSAGE, "success": True}, status=201)
 
     async def _not_found(self, request):
         async def normal():

@@ -5,14 +5,35 @@ it and try another, at most one attempt per server per round; when every
 server has failed, wait allFailedBackoffMs, reset, and run one more round;
 then give up with a sentence a person understands.
 
-Added: a hedge (start another server while the first is silent) and one
-deadline for the whole user action, shared by every attempt, so the worst
+Added: a hedge (start another server while the first is silent, when there
+is a reason: core.hedge) and one deadline for the whole user action, shared by every attempt, so the worst
 case is bounded: rounds x servers x keyTimeoutMs + allFailedBackoffMs.
 """
 
+from core import hedge
 from core import outcome as oc
 
 MAX_ROUNDS = 2
+
+# What the loop does next (KeyRun.next_action), in tenacity's shape.
+START = 'start'        # ask action.url for a key (action.hedge: alongside a silent one)
+CHECK = 'check'        # ask action.urls for /health: who is alive? (never a key request)
+WAIT = 'wait'          # wait for an answer, or at most action.wait_ms (None: for an answer)
+BACKOFF = 'backoff'    # every server failed: wait action.wait_ms, reset, one more round
+GIVE_UP = 'give_up'    # no key: action.message says why, in words for a person
+
+
+class Action:
+    def __init__(self, kind, url=None, wait_ms=None, urls=None, message=None, hedge=False):
+        self.kind = kind
+        self.url = url
+        self.wait_ms = wait_ms
+        self.urls = urls
+        self.message = message
+        self.hedge = hedge
+
+    def __repr__(self):
+        return 'Action(' + self.kind + ', ' + str(self.url) + ', ' + str(self.wait_ms) + ')'
 
 
 def worst_case_ms(n_servers, key_timeout_ms, backoff_ms):
@@ -23,21 +44,155 @@ def worst_case_ms(n_servers, key_timeout_ms, backoff_ms):
 class KeyRun:
     """The state of one key fetch. The glue acts; this record decides.
 
-    Attempts are started with start(url) and ended with finish(url, outcome);
-    next_server, should_hedge, is_round_over and can_retry_round answer what to
-    do next.
+    The glue reports events (start, finish, saw_health) and asks next_action
+    what to do; it never decides itself when to hedge, fail over, back off or
+    give up.
     """
 
-    def __init__(self, started_ms, n_servers, key_timeout_ms, backoff_ms, avoid=None):
-        """avoid: servers to use only when no other is left (one whose key was just refused)."""
+    def __init__(self, started_ms, n_servers, key_timeout_ms, backoff_ms, avoid=None,
+                 hedge_credit=None):
+        """avoid: servers to use only when no other is left (one whose key was just refused).
+
+        hedge_credit: the pool's budget for blind hedges (core.hedge).
+        """
         self.avoid = avoid if avoid != None else []  # noqa: E711
         self.started_ms = started_ms
+        self.n_servers = n_servers
+        self.backoff_ms = backoff_ms
         self.deadline_ms = started_ms + worst_case_ms(n_servers, key_timeout_ms, backoff_ms)
         self.round = 1
         self.tried = []
         self.in_flight = []
         self.failures = []      # [url, Outcome] in order, every round
         self.attempts = 0
+        self.lanes = 1          # attempts meant to run side by side (1 + hedges)
+        self.last_start_ms = started_ms
+        self.hedge_credit = hedge_credit if hedge_credit != None else hedge.HEDGE_CREDIT_INITIAL  # noqa: E711
+        self.blind_hedges = 0
+        self.evidence_hedges = 0
+        self.check_started_ms = None    # when the liveness check was sent (once per run)
+        self.checked = []               # servers asked for /health by it
+        self.answered = {}              # url -> health latency ms, for servers that answered
+        self.first_answer_ms = None     # when the first of them answered
+
+    # -- events ------------------------------------------------------------
+
+    def start(self, url, now_ms=None):
+        self.tried.append(url)
+        self.in_flight.append(url)
+        self.attempts = self.attempts + 1
+        if now_ms != None:  # noqa: E711
+            self.last_start_ms = now_ms
+
+    def finish(self, url, outcome):
+        self.in_flight = [u for u in self.in_flight if u != url]
+        if outcome.kind != oc.OK and outcome.kind != oc.ABORTED:
+            self.failures.append([url, outcome])
+        if len(self.in_flight) == 0:
+            self.lanes = 1      # a failed hedge pair fails over one server at a time
+
+    def saw_health(self, url, answered, latency_ms, now_ms):
+        """The liveness check of url ended: answered over HTTP (any status) or not."""
+        if not answered:
+            return None
+        self.answered[url] = latency_ms
+        if self.first_answer_ms == None:  # noqa: E711
+            self.first_answer_ms = now_ms
+        return None
+
+    def new_round(self):
+        self.round = self.round + 1
+        self.tried = []
+        self.lanes = 1
+
+    # -- decisions ---------------------------------------------------------
+
+    def next_action(self, pool, now_ms, random_fn, configured_delay_ms):
+        """What to do now: an Action (START, CHECK, WAIT, BACKOFF or GIVE_UP).
+
+        configured_delay_ms: settings hedgeDelayMs (None: derived, 0: no hedging).
+        """
+        if len(self.in_flight) < self.lanes:
+            url = None if self.is_past_deadline(now_ms) else self.next_server(pool, now_ms,
+                                                                               random_fn)
+            if url != None:  # noqa: E711
+                return Action(START, url)
+            if len(self.in_flight) == 0:
+                if self.can_retry_round(now_ms, self.backoff_ms):
+                    return Action(BACKOFF, None, self.backoff_ms)
+                return Action(GIVE_UP, None, None, None, self.failure_message(self.n_servers))
+            self.lanes = len(self.in_flight)   # nobody left to fail over to: wait for the rest
+        return self._hedge_action(pool, now_ms, random_fn, configured_delay_ms)
+
+    def _hedge_action(self, pool, now_ms, random_fn, configured_delay_ms):
+        """Attempts are in flight: hedge now, check liveness now, or wait (and how long)."""
+        delay_ms = hedge.hedge_delay_ms(configured_delay_ms, pool.latencies_ms)
+        if delay_ms <= 0 or self.is_past_deadline(now_ms):
+            return Action(WAIT)
+        untried = pool.candidates(now_ms, self.tried)
+        if len(untried) == 0:
+            return Action(WAIT)
+        blind_at_ms = self.last_start_ms + delay_ms
+        if hedge.is_configured(configured_delay_ms):
+            if now_ms >= blind_at_ms:
+                return self._hedge_to(pool, now_ms, random_fn, False)
+            return Action(WAIT, None, blind_at_ms - now_ms)
+        wake_ms = []
+        if self.check_started_ms == None:  # noqa: E711
+            check_at_ms = self.last_start_ms + hedge.liveness_check_ms(delay_ms)
+            if now_ms >= check_at_ms:
+                self.check_started_ms = now_ms
+                urls = [u for u in self.in_flight]
+                urls.extend(untried)
+                self.checked = urls
+                return Action(CHECK, None, None, urls)
+            wake_ms.append(check_at_ms)
+        elif self.first_answer_ms != None:  # noqa: E711
+            evidence_at_ms = self.first_answer_ms + hedge.liveness_grace_ms(self._fastest_answer_ms())
+            alive = [u for u in untried if u in self.answered]
+            if len(alive) > 0 and self._silent_in_flight() > 0:
+                if now_ms >= evidence_at_ms:
+                    return self._hedge_to_one_of(alive, now_ms, random_fn)
+                wake_ms.append(evidence_at_ms)
+        if self.hedge_credit >= 1:
+            if now_ms >= blind_at_ms:
+                return self._hedge_to(pool, now_ms, random_fn, False)
+            wake_ms.append(blind_at_ms)
+        if len(wake_ms) == 0:
+            return Action(WAIT)
+        return Action(WAIT, None, max(0, min(wake_ms) - now_ms))
+
+    def _fastest_answer_ms(self):
+        fastest = None
+        for url in self.checked:
+            if url in self.answered:
+                ms = self.answered[url]
+                if fastest == None or ms < fastest:  # noqa: E711
+                    fastest = ms
+        return fastest if fastest != None else 0  # noqa: E711
+
+    def _silent_in_flight(self):
+        """In-flight servers that were checked and have not answered their health check."""
+        return len([u for u in self.in_flight if u in self.checked and u not in self.answered])
+
+    def _hedge_to(self, pool, now_ms, random_fn, evidence):
+        url = self.next_server(pool, now_ms, random_fn)
+        if url == None:  # noqa: E711
+            return Action(WAIT)
+        return self._hedge_action_for(url, evidence)
+
+    def _hedge_to_one_of(self, urls, now_ms, random_fn):
+        index = min(len(urls) - 1, int(random_fn() * len(urls)))
+        return self._hedge_action_for(urls[index], True)
+
+    def _hedge_action_for(self, url, evidence):
+        self.lanes = self.lanes + 1
+        if evidence:
+            self.evidence_hedges = self.evidence_hedges + 1
+        else:
+            self.blind_hedges = self.blind_hedges + 1
+            self.hedge_credit = self.hedge_credit - 1
+        return Action(START, url, None, None, None, True)
 
     def next_server(self, pool, now_ms, random_fn):
         """A server not yet tried this round (avoided ones last), or None."""
@@ -49,16 +204,6 @@ class KeyRun:
                 return preferred
         return pool.pick(now_ms, random_fn, self.tried)
 
-    def start(self, url):
-        self.tried.append(url)
-        self.in_flight.append(url)
-        self.attempts = self.attempts + 1
-
-    def finish(self, url, outcome):
-        self.in_flight = [u for u in self.in_flight if u != url]
-        if outcome.kind != oc.OK and outcome.kind != oc.ABORTED:
-            self.failures.append([url, outcome])
-
     def attempt_timeout_ms(self, now_ms, key_timeout_ms):
         """keyTimeoutMs, or less when the action's deadline is nearer."""
         return max(1, min(key_timeout_ms, self.deadline_ms - now_ms))
@@ -66,23 +211,21 @@ class KeyRun:
     def is_past_deadline(self, now_ms):
         return now_ms >= self.deadline_ms
 
-    def should_hedge(self, pool, now_ms, hedge_delay_ms):
-        """Should a silent attempt be joined by another server now? (delay elapsed is the glue's job)"""
-        if hedge_delay_ms <= 0 or len(self.in_flight) == 0:
-            return False
-        return len(pool.candidates(now_ms, self.tried)) > 0
-
-    def is_round_over(self, pool, now_ms):
-        """Nothing in flight and no untried server left this round."""
-        return len(self.in_flight) == 0 and len(pool.candidates(now_ms, self.tried)) == 0
-
     def can_retry_round(self, now_ms, backoff_ms):
-        """May one more round start after the backoff (once, and within the deadline)?"""
+        """May one more round start after the backoff (once, and within the deadline)?
+
+        Not when the servers said the shared pool is empty: it does not refill in
+        a few seconds, and asking again only costs the servers.
+        """
+        if self._said_pool_empty():
+            return False
         return self.round < MAX_ROUNDS and now_ms + backoff_ms < self.deadline_ms
 
-    def new_round(self):
-        self.round = self.round + 1
-        self.tried = []
+    def _said_pool_empty(self):
+        for item in self.failures:
+            if item[1].kind == oc.POOL_EMPTY:
+                return True
+        return False
 
     def failure_message(self, n_servers):
         """What to tell a person when no server gave a key."""
@@ -99,9 +242,15 @@ def no_key_message(failures, n_servers):
     refused = 0
     busy = 0
     broken = 0
+    empty = 0
+    blocked = 0
     for item in failures:
         kind = item[1].kind
-        if kind == oc.TIMEOUT or kind == oc.OUTPACED:
+        if kind == oc.POOL_EMPTY:
+            empty += 1
+        elif kind == oc.BLOCKED:
+            blocked += 1
+        elif kind == oc.TIMEOUT or kind == oc.OUTPACED:
             timeouts += 1
         elif kind == oc.REFUSED:
             refused += 1
@@ -119,6 +268,16 @@ def no_key_message(failures, n_servers):
     if broken > 0:
         parts.append(_plural(broken, 'answer', 'answers') + ' unusable')
     detail = ' (' + ', '.join(parts) + ')' if len(parts) > 0 else ''
+    if empty > 0:
+        # The servers share one pool (KEYSERVERS.md): one "no keys" is everyone's.
+        return ('Could not get an API key: the key servers are running, but the pool has no '
+                'API keys left. Donate a key in the Keypool popup to refill it, then try again.')
+    if blocked > 0 and blocked == len(failures):
+        if n_servers == 1:
+            return ('Could not get an API key: Keypool may not reach the key server. '
+                    'Allow it in Options, then try again.')
+        return ('Could not get an API key: Keypool may not reach the key servers. '
+                'Allow them in Options, then try again.')
     if n_servers == 1:
         return ('Could not get an API key: the key server did not give one' + detail
                 + '. Check that the key server is running, then try again.')

@@ -4,11 +4,30 @@ Ask one server; if it has not answered after the hedge delay, ask another too
 and keep the first good answer. A delay near a high percentile of the
 latencies seen keeps the extra load small when servers are healthy, and cuts
 the wait on a hanging server from the 10 s timeout to the delay.
+
+A key request is not free for the servers (KEYSERVERS.md): each one spends an
+allocation and a live Gemini call, even when the client aborts it. So a hedge
+needs a reason:
+- evidence: after LIVENESS_CHECK_MS of silence, the silent server and the
+  untried ones are asked for /health (a cheap route). If another server
+  answers and the silent one does not, the silent one is hanging: hedge to
+  the one that answered. A silent server that answers its health check is
+  alive and merely slow (its key route waits on Gemini): no hedge.
+- a blind hedge at the derived delay (2 x p95 of the key latencies, 1 s
+  while fewer than 5 are known), paid from a budget (Finagle's backup
+  requests): each key fetch earns HEDGE_CREDIT_PER_RUN, a blind hedge costs
+  one credit, so blind hedges add at most ~5 % to the pool's key traffic.
 """
 
 from core.compat import is_int, is_number
 
-COLD_DELAY_MS = 250     # no latencies seen yet: a guess that keeps 4 hanging servers under ~1 s
+COLD_DELAY_MS = 1000    # no latencies seen yet: a healthy key route takes 300-900 ms
+LIVENESS_CHECK_MS = 250  # silence after which /health is asked who is alive
+LIVENESS_GRACE_MIN_MS = 50   # a silent server gets this long (or 3x the fastest answer)
+LIVENESS_GRACE_FACTOR = 3
+HEDGE_CREDIT_INITIAL = 1.0   # a fresh profile may hedge blindly once
+HEDGE_CREDIT_PER_RUN = 0.05  # earned by each key fetch: blind hedges <= ~5 % extra load
+HEDGE_CREDIT_MAX = 2.0
 FLOOR_MS = 60           # below this, scheduling noise alone would trigger hedges
 CEILING_MS = 1000       # CONTRACT.md §3: a derived delay is never over 1 s
 MIN_SAMPLES = 5
@@ -29,7 +48,7 @@ def hedge_delay_ms(configured_ms, latencies_ms):
     """The hedge delay in ms; 0 means "do not hedge".
 
     A configured hedgeDelayMs wins (0 turns hedging off). Otherwise: fewer than
-    5 latencies seen -> 250 ms; else 2 x p95 of the latencies, within
+    5 latencies seen -> 1000 ms; else 2 x p95 of the latencies, within
     [60 ms, 1000 ms].
     """
     if is_int(configured_ms) and configured_ms >= 0:
@@ -48,3 +67,24 @@ def remember_latency(latencies_ms, latency_ms):
     while len(out) > MAX_SAMPLES:
         out.pop(0)
     return out
+
+
+def is_configured(configured_ms):
+    """Did the person set hedgeDelayMs? Then it is honoured exactly: no checks, no budget."""
+    return is_int(configured_ms) and configured_ms >= 0
+
+
+def liveness_check_ms(delay_ms):
+    """After how much silence /health is asked: LIVENESS_CHECK_MS, or sooner on fast pools."""
+    return min(LIVENESS_CHECK_MS, delay_ms)
+
+
+def liveness_grace_ms(fastest_answer_ms):
+    """How long a silent server may lag behind the fastest health answer before it counts as hanging."""
+    return max(LIVENESS_GRACE_MIN_MS, LIVENESS_GRACE_FACTOR * fastest_answer_ms)
+
+
+def earn_credit(credit):
+    """The hedge credit after one more key fetch."""
+    base = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
+    return min(HEDGE_CREDIT_MAX, max(0, base) + HEDGE_CREDIT_PER_RUN)

@@ -19,6 +19,13 @@ OUTPACED = 'outpaced'        # a hedge answered first while this server stayed s
 ABORTED = 'aborted'          # we cancelled it (user action over): not the server's fault
 REJECTED = 'rejected'        # donation: the server's verdict on the key (4xx); not a failure
 OFFLINE = 'offline'          # the browser is offline: nobody's fault but the network's
+POOL_EMPTY = 'pool_empty'    # key route: the shared pool has no key left (KEYSERVERS.md)
+BLOCKED = 'blocked'          # the browser blocked the request (CORS, no host permission):
+                             # the server is up, Keypool may not reach it; not its fault
+
+# What the deployed servers say when the shared pool has no usable key left.
+POOL_EMPTY_MARKERS = ['no active api keys', 'api keys have been deactivated']
+BLOCKED_REASON = 'Keypool may not reach this server: allow it in Options'
 
 SERVER_TEXT_MAX_CHARS = 300
 
@@ -52,7 +59,7 @@ class Outcome:
     def counts_against_server(self):
         """Does this outcome say the server is unwell? (ABORTED, OFFLINE, REJECTED do not.)"""
         return self.kind != OK and self.kind != ABORTED and self.kind != OFFLINE \
-            and self.kind != REJECTED
+            and self.kind != REJECTED and self.kind != BLOCKED
 
     def to_obj(self):
         return {'kind': self.kind, 'reason': self.reason, 'status': self.status,
@@ -67,6 +74,11 @@ def http_reason(status):
     phrase = REASON_PHRASES[str(status)] if str(status) in REASON_PHRASES else ''
     text = 'HTTP ' + str(status)
     return text + ' ' + phrase if len(phrase) > 0 else text
+
+
+def blocked_outcome():
+    """A request the browser refused to send or to read (CORS), to a server that is up."""
+    return Outcome(BLOCKED, BLOCKED_REASON)
 
 
 def error_outcome(error_name, timeout_ms):
@@ -109,6 +121,18 @@ def _status_failure(status, body, retry_after_header, now_ms):
     return Outcome(HTTP, reason, status, None, None, body)
 
 
+def says_pool_empty(body):
+    """Does a key route's error body say that the shared pool has no key left?"""
+    error = field(body, 'error')
+    if not is_str(error):
+        return False
+    lowered = error.lower()
+    for marker in POOL_EMPTY_MARKERS:
+        if lowered.find(marker) >= 0:
+            return True
+    return False
+
+
 def key_outcome(status, is_json, body, retry_after_header, now_ms):
     """Classify a key answer: OK with the key, or why not.
 
@@ -116,7 +140,10 @@ def key_outcome(status, is_json, body, retry_after_header, now_ms):
     `geminiApiKey` (the deployed servers) or `apiKey` (other servers).
     """
     if status < 200 or status > 299:
-        return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
+        failure = _status_failure(status, body if is_json else None, retry_after_header, now_ms)
+        if failure.kind == HTTP and is_json and says_pool_empty(body):
+            failure.kind = POOL_EMPTY
+        return failure
     if not is_json:
         return Outcome(INVALID, 'invalid JSON', status)
     if not is_object(body):

@@ -18,11 +18,12 @@ CONTRACT.md §4 reports probation as "available" (it is back in the pool) with
 
 from core.compat import field, is_int, is_list, is_number, is_object, is_str
 from core.ejection import ejection_ms, retry_after_ejection_ms
-from core.hedge import remember_latency
+from core.hedge import HEDGE_CREDIT_INITIAL, earn_credit, remember_latency
 
 AVAILABLE = 'available'
 PROBATION = 'probation'
 FAILED = 'failed'
+POOL_EMPTY = 'pool_empty'   # core.outcome.POOL_EMPTY (pool stays free of outcome imports)
 
 
 class ServerHealth:
@@ -81,13 +82,16 @@ class Pool:
             self.health[url] = _health_from_obj(url, field(stored, url))
         latencies = field(ledger, 'latenciesMs') if is_object(ledger) else None
         self.latencies_ms = [x for x in latencies if is_number(x)] if is_list(latencies) else []
+        credit = field(ledger, 'hedgeCredit') if is_object(ledger) else None
+        self.hedge_credit = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
 
     def to_obj(self):
         """The ledger as plain data. Servers no longer configured are dropped."""
         servers = {}
         for url in self.servers:
             servers[url] = self.health[url].to_obj()
-        return {'servers': servers, 'latenciesMs': [x for x in self.latencies_ms]}
+        return {'servers': servers, 'latenciesMs': [x for x in self.latencies_ms],
+                'hedgeCredit': self.hedge_credit}
 
     def state(self, url, now_ms):
         return self.health[url].state(now_ms)
@@ -122,8 +126,20 @@ class Pool:
         return choices[index]
 
     def due_for_probe(self, now_ms):
-        """The servers on probation: their ejection is over, their recovery unproven."""
-        return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION]
+        """The servers on probation: their ejection is over, their recovery unproven.
+
+        Not those out because the shared pool was empty: /health says nothing
+        about keys, so a probe would put them back only for the key route to
+        fail again. The key route itself decides, once their time out is over.
+        """
+        return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION
+                and self.health[u].kind != POOL_EMPTY]
+
+    def refilled(self, now_ms):
+        """A donation was accepted: servers out because the pool was empty are back."""
+        for url in self.servers:
+            if self.health[url].kind == POOL_EMPTY:
+                self.mark_ok(url, now_ms, None)
 
     def next_retry_at_ms(self, now_ms):
         """The earliest retryAt still in the future, or None."""
@@ -163,6 +179,10 @@ class Pool:
         h.reason = None
         if latency_ms != None:  # noqa: E711
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
+
+    def settle_hedge_credit(self, credit_after_run):
+        """A key fetch ended with credit_after_run left: keep it, plus what the fetch earned."""
+        self.hedge_credit = earn_credit(credit_after_run)
 
     def release(self, url, now_ms):
         """End url's ejection now (a person pressed "retry now"); it stays on probation."""

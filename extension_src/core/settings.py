@@ -81,6 +81,11 @@ def check_path(value):
     for ch in path:
         if ord(ch) <= 32 or ch == '?' or ch == '#':
             return None
+    # The deployed servers answer a trailing slash with 308 (KEYSERVERS.md): never send one.
+    while len(path) > 1 and path.endswith('/'):
+        path = path[:len(path) - 1]
+    if path == '/':
+        return None
     return path
 
 

@@ -12,6 +12,7 @@ from glue import log
 from glue.config import load_settings
 from glue.ledger import read_pool, update_pool
 from glue.net import request
+from glue.reach import is_blocked
 
 PROBE_ALARM = 'keypool-probe'
 
@@ -24,9 +25,17 @@ async def check_health(url, settings, cancel_signal):
     res = await request(url + settings['endpoints']['health'], 'GET', None, None, timeout_ms,
                         cancel_signal)
     if res['errorName'] != None:  # noqa: E711
-        return oc.error_outcome(res['errorName'], timeout_ms)
+        return await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     return oc.health_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
                              Date.now())
+
+
+async def unless_blocked(outcome, url, settings):
+    """outcome, or a BLOCKED one when the browser, not the server, stopped the request."""
+    if outcome.kind == oc.REFUSED and await is_blocked(url, settings['endpoints']['health'],
+                                                       settings['healthTimeoutMs']):
+        return oc.blocked_outcome()
+    return outcome
 
 
 def _log_failure(pool, url, outcome, eject_ms):

@@ -7,14 +7,13 @@ every request still running for it is aborted.
 
 from core import outcome as oc
 from core import status as st
-from core.failover import OFFLINE_MESSAGE, KeyRun
-from core.hedge import hedge_delay_ms
+from core.failover import BACKOFF, CHECK, GIVE_UP, OFFLINE_MESSAGE, START, KeyRun
 from core.pool import AVAILABLE, Pool
 from core.redact import mask_key
 from glue import log
 from glue.config import is_offline, settings_from
-from glue.health import mark_failed, mark_ok, probe, schedule_probe_alarm, \
-    start_background_probes
+from glue.health import check_health, mark_failed, mark_ok, probe, schedule_probe_alarm, \
+    start_background_probes, unless_blocked
 from glue.ledger import read_pool, update_pool
 from glue.net import request, sleep, timer
 from glue.status import set_status
@@ -92,16 +91,21 @@ async def _attempt(url, settings, timeout_ms, signal):
     started_ms = Date.now()
     res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms, signal)
     if res['errorName'] != None:  # noqa: E711
-        outcome = oc.error_outcome(res['errorName'], timeout_ms)
+        # The failure path only: a refused request on a host without permission
+        # may be the browser's CORS block, which blames no server.
+        outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     else:
         outcome = oc.key_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
                                  Date.now())
-    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs']}
+    return {'url': url, 'outcome': outcome, 'startedMs': started_ms, 'latencyMs': res['latencyMs'],
+            'check': None}
 
 
 async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     """Run the failover rounds; {ok, apiKey, server} or {ok: False, error}.
 
+    core.failover.KeyRun.next_action decides every step (start, liveness
+    check, wait, back off, give up); this loop only acts and reports events.
     The fast path (a healthy server answers) reads nothing more than the
     caller did, calls fetch() before any log line or status write, and writes
     the status and the latency without waiting for the writes. The ledger is
@@ -110,11 +114,12 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     servers = settings['servers']
     n = len(servers)
     avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
-    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid)
+    pool = Pool(servers, ledger)
+    run = KeyRun(Date.now(), n, settings['keyTimeoutMs'], settings['allFailedBackoffMs'], avoid,
+                 pool.hedge_credit)
     action = __new__(AbortController())
     attempts = []          # [{url, promise, startedMs}] in flight
-    last_start = {'ms': 0}
-    pool = Pool(servers, ledger)
+    checks = []            # [{url, promise}] liveness checks not yet answered
     # Servers back from a time out are probed in the background; while a proven
     # server is available, only after the answer, so probes never slow it down.
     probes_waiting = len(pool.due_for_probe(Date.now())) > 0
@@ -122,53 +127,65 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
         start_background_probes(settings)
         probes_waiting = False
 
-    def start_attempt(url):
-        timeout_ms = run.attempt_timeout_ms(Date.now(), settings['keyTimeoutMs'])
-        last_start['ms'] = Date.now()
+    def start_attempt(url, is_hedge):
+        now_ms = Date.now()
+        timeout_ms = run.attempt_timeout_ms(now_ms, settings['keyTimeoutMs'])
         promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
         if run.attempts == 0:
             log.contract_line('🔄 Starting API key fetch with server failover...')
             _in_background(set_status(st.GETTING_KEY, st.INFO))
             _in_background(set_status(st.CONNECTING, st.INFO))
-        run.start(url)
-        attempts.append({'url': url, 'startedMs': last_start['ms'], 'promise': promise})
+        run.start(url, now_ms)
+        attempts.append({'url': url, 'startedMs': now_ms, 'promise': promise})
+        if is_hedge:
+            log.info('no answer after ' + str(now_ms - run.started_ms)
+                     + ' ms; hedging with another server: ' + url)
         log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
+
+    def start_checks(urls):
+        log.info('no answer yet: asking ' + str(len(urls)) + ' servers for /health to see who is alive')
+        for url in urls:
+            checks.append({'url': url, 'promise': _liveness_check(url, settings)})
 
     try:
         while True:
             now_ms = Date.now()
-            if len(attempts) == 0:
-                url = None if run.is_past_deadline(now_ms) else run.next_server(pool, now_ms,
-                                                                                Math.random)
-                if url == None:  # noqa: E711
-                    if run.can_retry_round(now_ms, settings['allFailedBackoffMs']):
-                        log.info('every server failed; waiting ' + str(settings['allFailedBackoffMs'])
-                                 + ' ms before one more round')
-                        await set_status(st.RETRYING_ROUND, st.INFO)
-                        await sleep(settings['allFailedBackoffMs'])
-                        await _reset_round(settings)
-                        run.new_round()
-                        pool = await read_pool(settings)
-                        _in_background(set_status(st.CONNECTING, st.INFO))
-                        continue
-                    message = run.failure_message(n)
-                    await set_status(st.error_text(message), st.ERROR)
-                    await schedule_probe_alarm(settings)
-                    return {'ok': False, 'error': message}
-                start_attempt(url)
+            step = run.next_action(pool, now_ms, Math.random, settings['hedgeDelayMs'])
+            if step.kind == START:
+                start_attempt(step.url, step.hedge)
+                if step.hedge:
+                    pool = await read_pool(settings)
                 continue
-            delay_ms = hedge_delay_ms(settings['hedgeDelayMs'], pool.latencies_ms)
+            if step.kind == CHECK:
+                start_checks(step.urls)
+                continue
+            if step.kind == BACKOFF:
+                log.info('every server failed; waiting ' + str(step.wait_ms)
+                         + ' ms before one more round')
+                await set_status(st.RETRYING_ROUND, st.INFO)
+                await sleep(step.wait_ms)
+                await _reset_round(settings)
+                run.new_round()
+                pool = await read_pool(settings)
+                _in_background(set_status(st.CONNECTING, st.INFO))
+                continue
+            if step.kind == GIVE_UP:
+                message = step.message
+                await set_status(st.error_text(message), st.ERROR)
+                await schedule_probe_alarm(settings)
+                _in_background(_settle_credit(settings, run))
+                return {'ok': False, 'error': message}
+            # WAIT: for an attempt, a liveness answer, or the time the core named.
             racers = [a['promise'] for a in attempts]
-            if run.should_hedge(pool, now_ms, delay_ms) and not run.is_past_deadline(now_ms):
-                wait_ms = max(0, last_start['ms'] + delay_ms - now_ms)
-                racers.append(timer(wait_ms, HEDGE_TICK))
+            racers.extend([c['promise'] for c in checks])
+            if step.wait_ms != None:  # noqa: E711
+                racers.append(timer(step.wait_ms, HEDGE_TICK))
             done = await Promise.race(racers)
             if done == HEDGE_TICK:
-                pool = await read_pool(settings)
-                url = run.next_server(pool, Date.now(), Math.random)
-                if url != None:  # noqa: E711
-                    log.info('no answer after ' + str(delay_ms) + ' ms; hedging with another server')
-                    start_attempt(url)
+                continue
+            if done['check'] != None:  # noqa: E711
+                checks = [c for c in checks if c['url'] != done['check']]
+                run.saw_health(done['check'], done['answered'], done['latencyMs'], Date.now())
                 continue
             attempts = [a for a in attempts if a['url'] != done['url']]
             outcome = done['outcome']
@@ -187,14 +204,32 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
             if outcome.counts_against_server():
                 await mark_failed(settings, done['url'], outcome)
                 pool = await read_pool(settings)
-            if len(attempts) > 0:
-                # A hedge is still waiting on a silent server: fail over now rather
-                # than after another hedge delay.
-                url = run.next_server(pool, Date.now(), Math.random)
-                if url != None:  # noqa: E711
-                    start_attempt(url)
     finally:
         action.abort()
+
+
+async def _liveness_check(url, settings):
+    """GET /health for a hedge decision: {check: url, answered, latencyMs}; never rejects.
+
+    It has its own timeout (healthTimeoutMs), not the action's signal: it goes
+    on after the answer, and a server that stays silent is marked failed, so
+    the next request does not pick it.
+    """
+    started_ms = Date.now()
+    answered = False
+    try:
+        outcome = await check_health(url, settings, None)
+        answered = outcome.kind != oc.TIMEOUT and outcome.kind != oc.REFUSED \
+            and outcome.kind != oc.ABORTED
+        if not answered and outcome.counts_against_server():
+            _in_background(mark_failed(settings, url, outcome))
+    except Exception as e:
+        log.error('liveness check of ' + url + ' failed', e)
+    return {'check': url, 'answered': answered, 'latencyMs': Date.now() - started_ms}
+
+
+async def _settle_credit(settings, run):
+    await update_pool(settings, lambda p: p.settle_hedge_credit(run.hedge_credit))
 
 
 def _after_success_task(settings, run, pool, done, losers, probes_waiting):
@@ -206,6 +241,7 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
         if probes_waiting:
             start_background_probes(settings)
         _in_background(mark_ok(settings, done['url'], done['latencyMs']))
+        _in_background(_settle_credit(settings, run))
         _in_background(_outpace(settings, losers, done))
         _in_background(set_status(st.KEY_READY, st.SUCCESS))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \

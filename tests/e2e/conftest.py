@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.extension_worker import WorkerNotReady, stop_worker, wait_for_install, wait_for_worker
-from tests.mock_servers import KeyServer, MockError, ProviderServer  # tests/conftest.py: sys.path
+from tests.mock_servers import REAL_SERVER, KeyServer, KeyStore, MockError, ProviderServer  # tests/conftest.py: sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -475,6 +475,17 @@ class Mocks:
         """``set_mode`` on every key server."""
         for s in self.servers:
             s.set_mode(mode, path, **params)
+
+    def real(self, *traits: str, keys: list[str] | None = None,
+             latency_ms: tuple[int, int] = (300, 900)) -> KeyStore:
+        """Every key server behaves like the real one (mock_servers: traits), over one KeyStore.
+
+        No traits: all of ``REAL_SERVER``. Returns the shared store.
+        """
+        store = KeyStore(keys)
+        for i, s in enumerate(self.servers):
+            s.set_traits(*(traits or REAL_SERVER), store=store, latency_ms=latency_ms, seed=i)
+        return store
 
     def count(self, path_suffix: str = "", method: str | None = None) -> int:
         """Requests to ``path_suffix`` summed over the key servers."""

@@ -43,6 +43,9 @@ def run_pool(case):
         elif verb == 'reset':
             p.reset_round(op[1])
             results.append(None)
+        elif verb == 'refilled':
+            p.refilled(op[1])
+            results.append(None)
         elif verb == 'release':
             p.release(op[1], op[2])
             results.append(None)
@@ -63,7 +66,11 @@ def run_pool(case):
 
 
 def run_keyrun(case):
-    """A scripted key fetch: which server each attempt goes to, rounds, the final message."""
+    """A scripted key fetch driven by KeyRun.next_action, the loop that ships.
+
+    Each START consumes the next scripted outcome (no hedging: delay 0); BACKOFF
+    starts the next round; GIVE_UP ends the script.
+    """
     servers = case['servers']
     p = pool.Pool(servers, None)
     run = failover.KeyRun(0, len(servers), case['timeoutMs'], case['backoffMs'], case['avoid'])
@@ -71,18 +78,18 @@ def run_keyrun(case):
     now_ms = 0
     steps = []
     for kind in case['outcomes']:
-        url = run.next_server(p, now_ms, pick_random)
-        round_over = url == None and run.is_round_over(p, now_ms)  # noqa: E711
-        if round_over and run.can_retry_round(now_ms, case['backoffMs']):
-            now_ms = now_ms + case['backoffMs']
+        act = run.next_action(p, now_ms, pick_random, 0)
+        if act.kind == failover.BACKOFF:
+            now_ms = now_ms + act.wait_ms
             p.reset_round(now_ms)
             run.new_round()
             steps.append('round ' + str(run.round))
-            url = run.next_server(p, now_ms, pick_random)
-        if url == None:  # noqa: E711
+            act = run.next_action(p, now_ms, pick_random, 0)
+        if act.kind != failover.START:
             steps.append('no server left')
             break
-        run.start(url)
+        url = act.url
+        run.start(url, now_ms)
         now_ms = now_ms + 10
         o = outcome.Outcome(kind, kind)
         run.finish(url, o)
@@ -94,6 +101,53 @@ def run_keyrun(case):
     steps.append(run.failure_message(len(servers)) if len(run.failures) > 0 else 'no failure')
     steps.append(run.attempts)
     return steps
+
+
+def action_text(act):
+    """'start http://a/api', 'start http://b/api hedge', 'wait 240', 'wait', 'check a b', ..."""
+    if act.kind == failover.START:
+        return 'start ' + act.url + (' hedge' if act.hedge else '')
+    if act.kind == failover.CHECK:
+        return 'check ' + ' '.join(act.urls)
+    if act.kind == failover.WAIT or act.kind == failover.BACKOFF:
+        return act.kind + ('' if act.wait_ms == None else ' ' + str(act.wait_ms))  # noqa: E711
+    return act.kind + ': ' + act.message
+
+
+def run_keyrun_script(case):
+    """A key fetch with hedges and liveness checks, event by event.
+
+    ops: ["next", now] -> the Action as text (a START is also started at now);
+    ["finish", url, kind]; ["health", url, answered, latency_ms, now];
+    ["latencies", [ms, ...]] sets the pool's key latencies.
+    """
+    servers = case['servers']
+    p = pool.Pool(servers, case['ledger'] if 'ledger' in case else None)
+    credit = case['credit'] if 'credit' in case else None
+    run = failover.KeyRun(0, len(servers), case['timeoutMs'], case['backoffMs'], [], credit)
+    pick_random = fixed_random(case['random'])
+    delay = case['hedgeDelayMs'] if 'hedgeDelayMs' in case else None
+    results = []
+    for op in case['ops']:
+        verb = op[0]
+        if verb == 'next':
+            act = run.next_action(p, op[1], pick_random, delay)
+            if act.kind == failover.START:
+                run.start(act.url, op[1])
+            results.append(action_text(act))
+        elif verb == 'finish':
+            run.finish(op[1], outcome.Outcome(op[2], op[2]))
+            results.append(None)
+        elif verb == 'health':
+            run.saw_health(op[1], op[2], op[3], op[4])
+            results.append(None)
+        elif verb == 'latencies':
+            p.latencies_ms = [x for x in op[1]]
+            results.append(None)
+        else:
+            results.append('unknown op ' + verb)
+    results.append('blind ' + str(run.blind_hedges) + ', evidence ' + str(run.evidence_hedges))
+    return results
 
 
 def run_case(case):
@@ -146,6 +200,8 @@ def run_case(case):
         return run_pool(case)
     if fn == 'keyrun':
         return run_keyrun(case)
+    if fn == 'keyrun_script':
+        return run_keyrun_script(case)
     return 'unknown fn ' + fn
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import outcome as oc
-from core.failover import MAX_ROUNDS, KeyRun, worst_case_ms
+from core.failover import BACKOFF, GIVE_UP, MAX_ROUNDS, START, KeyRun, worst_case_ms
 from core.pool import AVAILABLE, FAILED, PROBATION, Pool
 
 BASE_MS = 5000
@@ -68,18 +68,21 @@ def test_attempts_are_bounded_by_rounds_times_servers(servers, data, seed):
     succeed_on = data.draw(st.one_of(st.none(), st.integers(0, 3 * len(servers))))
     per_round = {}
     while True:
-        url = run.next_server(pool, now_ms, rng.random)
-        if url is None:
-            assert run.is_round_over(pool, now_ms)
-            if run.can_retry_round(now_ms, backoff_ms):
-                now_ms += backoff_ms
-                pool.reset_round(now_ms)
-                run.new_round()
-                continue
+        step = run.next_action(pool, now_ms, rng.random, 0)
+        if step.kind == BACKOFF:
+            assert pool.candidates(now_ms, run.tried) == []
+            now_ms += step.wait_ms
+            pool.reset_round(now_ms)
+            run.new_round()
+            continue
+        if step.kind == GIVE_UP:
+            assert pool.candidates(now_ms, run.tried) == [] or run.is_past_deadline(now_ms)
             break
+        assert step.kind == START
+        url = step.url
         assert (run.round, url) not in per_round
         per_round[(run.round, url)] = True
-        run.start(url)
+        run.start(url, now_ms)
         now_ms += data.draw(st.integers(1, timeout_ms))
         if succeed_on is not None and run.attempts > succeed_on:
             run.finish(url, oc.Outcome(oc.OK, "ok", 200, "k"))
