@@ -62,8 +62,7 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 from core import outcome as oc  # noqa: E402
-from core.failover import KeyRun  # noqa: E402
-from core.hedge import hedge_delay_ms  # noqa: E402
+from core.failover import BACKOFF, CHECK, GIVE_UP, START, KeyRun  # noqa: E402
 from core.pool import AVAILABLE, Pool  # noqa: E402
 from core.settings import resolve_settings  # noqa: E402
 
@@ -487,7 +486,7 @@ class KeypoolInstall(Install):
 
 
 class KeypoolFetch:
-    """One run of glue/keyfetch.py's failover loop, in simulated time; KeyRun decides."""
+    """One run of glue/keyfetch.py's loop in simulated time: KeyRun.next_action decides."""
 
     def __init__(self, inst: KeypoolInstall):
         self.inst = inst
@@ -495,12 +494,12 @@ class KeypoolFetch:
         self.fleet = fleet
         s = fleet.settings
         now = fleet.sim.now
-        self.run = KeyRun(now, N_SERVERS, s["keyTimeoutMs"], s["allFailedBackoffMs"], [])
-        self.calls: list[Call] = []
-        self.last_start_ms = 0.0
-        self.hedge_token = 0
-        self.over = False
         pool = inst.pool
+        self.run = KeyRun(now, N_SERVERS, s["keyTimeoutMs"], s["allFailedBackoffMs"], [],
+                          pool.hedge_credit)
+        self.calls: list[Call] = []
+        self.wake_token = 0
+        self.over = False
         self.probes_waiting = len(pool.due_for_probe(now)) > 0
         if self.probes_waiting and pool.count_in_state(AVAILABLE, now) == 0:
             inst.probe_due()
@@ -511,35 +510,49 @@ class KeypoolFetch:
         fleet = self.fleet
         now = fleet.sim.now
         timeout_ms = self.run.attempt_timeout_ms(now, fleet.settings["keyTimeoutMs"])
-        self.last_start_ms = now
-        self.run.start(url)
+        self.run.start(url, now)
         self.calls.append(Call(fleet, fleet.urls.index(url), "key", timeout_ms, self.answer))
 
     def step(self) -> None:
-        """The loop body, until it would await (an answer, the hedge timer, the backoff)."""
+        """The loop body, until it would await (an answer, a timer, the backoff)."""
         fleet = self.fleet
         s = fleet.settings
-        rng = fleet.sim.rng.random
         run = self.run
         while True:
             now = fleet.sim.now
-            pool = self.inst.pool
-            if not self.calls:
-                url = None if run.is_past_deadline(now) else run.next_server(pool, now, rng)
-                if url is None:
-                    if run.can_retry_round(now, s["allFailedBackoffMs"]):
-                        fleet.sim.at(now + s["allFailedBackoffMs"], self.after_backoff)
-                        return
-                    self.finish(False)
-                    return
-                self.start_attempt(url)
+            act = run.next_action(self.inst.pool, now, fleet.sim.rng.random, s["hedgeDelayMs"])
+            if act.kind == START:
+                self.start_attempt(act.url)
                 continue
-            delay_ms = hedge_delay_ms(s["hedgeDelayMs"], pool.latencies_ms)
-            self.hedge_token += 1
-            if run.should_hedge(pool, now, delay_ms) and not run.is_past_deadline(now):
-                wait_ms = max(0, self.last_start_ms + delay_ms - now)
-                fleet.sim.at(now + wait_ms, self.hedge_tick, self.hedge_token)
+            if act.kind == CHECK:
+                for url in act.urls:
+                    Call(fleet, fleet.urls.index(url), "health", s["healthTimeoutMs"],
+                         self.check_answer)
+                continue
+            if act.kind == BACKOFF:
+                fleet.sim.at(now + act.wait_ms, self.after_backoff)
+                return
+            if act.kind == GIVE_UP:
+                self.finish(False)
+                return
+            self.wake_token += 1
+            if act.wait_ms is not None:
+                fleet.sim.at(now + act.wait_ms, self.wake, self.wake_token)
             return
+
+    def wake(self, token: int) -> None:
+        if not self.over and token == self.wake_token:
+            self.step()
+
+    def check_answer(self, call: Call, outcome) -> None:
+        answered = outcome.kind not in (oc.TIMEOUT, oc.REFUSED, oc.ABORTED)
+        if not answered and outcome.counts_against_server():
+            self.inst.mark_failed(call.url, outcome)
+        if self.over:
+            return
+        self.run.saw_health(call.url, answered, self.fleet.sim.now - call.started_ms,
+                            self.fleet.sim.now)
+        self.step()
 
     def after_backoff(self) -> None:
         self.inst.touch()
@@ -547,20 +560,11 @@ class KeypoolFetch:
         self.run.new_round()
         self.step()
 
-    def hedge_tick(self, token: int) -> None:
-        if self.over or token != self.hedge_token:
-            return
-        url = self.run.next_server(self.inst.pool, self.fleet.sim.now, self.fleet.sim.rng.random)
-        if url is not None:
-            self.start_attempt(url)
-        self.step()
-
     def answer(self, call: Call, outcome) -> None:
         if self.over:
             return
         inst = self.inst
         inst.touch()
-        self.hedge_token += 1
         self.calls = [c for c in self.calls if c is not call]
         self.run.finish(call.url, outcome)
         now = self.fleet.sim.now
@@ -575,6 +579,7 @@ class KeypoolFetch:
             if self.probes_waiting:
                 inst.probe_due()
             inst.mark_ok(call.url, now - call.started_ms + 0.0)
+            inst.pool.settle_hedge_credit(self.run.hedge_credit)
             for c in losers:
                 if c.started_ms <= call.started_ms:
                     inst.mark_failed(c.url, oc.Outcome(oc.OUTPACED, "outpaced"))
@@ -586,10 +591,6 @@ class KeypoolFetch:
             return
         if outcome.counts_against_server():
             inst.mark_failed(call.url, outcome)
-        if self.calls:
-            url = self.run.next_server(inst.pool, now, self.fleet.sim.rng.random)
-            if url is not None:
-                self.start_attempt(url)
         self.step()
 
     def finish(self, ok: bool) -> None:
@@ -599,6 +600,7 @@ class KeypoolFetch:
         self.inst.fetch_done(ok)
         if not ok:
             self.inst.schedule_probe_alarm()
+            self.inst.pool.settle_hedge_credit(self.run.hedge_credit)
 
 
 # ---------------------------------------------------------------- the fleet
