@@ -8,7 +8,7 @@ the wait on a hanging server from the 10 s timeout to the delay.
 A key request is not free for the servers (KEYSERVERS.md): each one spends an
 allocation and a live Gemini call, even when the client aborts it. So a hedge
 needs a reason:
-- evidence: after LIVENESS_CHECK_MS of silence, the silent server and the
+- evidence: after some silence (core.hedge.liveness_check_ms), the silent server and the
   untried ones are asked for /health (a cheap route). If another server
   answers and the silent one does not, the silent one is hanging: hedge to
   the one that answered. A silent server that answers its health check is
@@ -22,8 +22,9 @@ needs a reason:
 from core.compat import is_int, is_number
 
 COLD_DELAY_MS = 1000    # no latencies seen yet: a healthy key route takes 300-900 ms
-LIVENESS_CHECK_MS = 250  # silence after which /health is asked who is alive
-LIVENESS_CHECK_FACTOR = 1.5  # once latencies are known: this x p95 of them, at least 250 ms
+LIVENESS_CHECK_MS = 950  # cold: silence after which /health is asked who is alive; above a
+                         # healthy key route (300-900 ms), below the 1 s cold hedge delay
+LIVENESS_CHECK_FACTOR = 1.5  # once latencies are known: this x p95 of them, at least FLOOR_MS
 LIVENESS_GRACE_MIN_MS = 50   # a silent server gets this long (or 3x the fastest answer)
 LIVENESS_GRACE_FACTOR = 3
 HEDGE_CREDIT_INITIAL = 1.0   # a fresh profile may hedge blindly once
@@ -79,17 +80,17 @@ def liveness_check_ms(delay_ms, latencies_ms):
     """After how much silence /health is asked.
 
     Once the key route's latencies are known: above their usual range
-    (LIVENESS_CHECK_FACTOR x p95, at least LIVENESS_CHECK_MS), so a healthy but
-    slow key route (a live Gemini call, 300-900 ms) never triggers a check;
-    never later than the hedge delay. Cold: LIVENESS_CHECK_MS. The fleet
-    simulation (benchmarks/fleet.py) showed a fixed 250 ms firing on most
-    healthy fetches.
+    (LIVENESS_CHECK_FACTOR x p95, at least FLOOR_MS), so a healthy but slow key
+    route (a live Gemini call, 300-900 ms) never triggers a check; never later
+    than the hedge delay. Cold: LIVENESS_CHECK_MS (950 ms). The fleet
+    simulation (benchmarks/fleet.py) showed a cold 250 ms firing on most
+    healthy fetches: installs with a 2 h key cache rarely learn 5 latencies.
     """
     usable = [x for x in latencies_ms if is_number(x) and x >= 0]
     if len(usable) < MIN_SAMPLES:
         return min(LIVENESS_CHECK_MS, delay_ms)
     usual_ms = int(percentile(usable, PERCENTILE) * LIVENESS_CHECK_FACTOR)
-    return min(delay_ms, max(LIVENESS_CHECK_MS, usual_ms))
+    return min(delay_ms, max(FLOOR_MS, usual_ms))
 
 
 def liveness_grace_ms(fastest_answer_ms):
