@@ -261,6 +261,7 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
         _in_background(mark_ok(settings, done['url'], done['latencyMs']))
         _in_background(_settle_credit(settings, run))
         _in_background(_outpace(settings, losers, done))
+        _in_background(_eject_silent(settings, run, losers))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \
                 or len(pool.due_for_probe(Date.now())) > 0:
             _in_background(schedule_probe_alarm(settings))
@@ -269,6 +270,22 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
 
 async def _reset_round(settings):
     await update_pool(settings, lambda p: p.reset_round(Date.now()))
+
+
+async def _eject_silent(settings, run, losers):
+    """Servers that stayed silent on /health while another answered: out, like outpaced losers.
+
+    Their liveness check may run on for healthTimeoutMs; without this, the
+    next request could pick one of them and wait for its own check.
+    """
+    if run.first_answer_ms == None:  # noqa: E711
+        return None
+    loser_urls = [a['url'] for a in losers]
+    for url in run.checked:
+        if url not in run.answered and url not in loser_urls and url not in run.in_flight:
+            outcome = oc.Outcome(oc.OUTPACED, 'no answer to /health while another server answered')
+            await mark_failed(settings, url, outcome)
+    return None
 
 
 async def _outpace(settings, attempts, winner):
