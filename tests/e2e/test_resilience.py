@@ -12,8 +12,11 @@ def test_hedging_does_not_wait_on_hanging_servers(ext, pool):
     for s in pool.servers[:4]:
         s.set_mode("hang")
     live = pool.servers[4]
+    # the first pick is a hanging server (the first candidate), so the fetch must learn
+    ext.sw_eval("() => { Math.random = () => 0; }")
     answer, elapsed = get_key(ext)
     assert answer["ok"] is True and answer["server"] == live.base
+    assert pool.servers[0].count("/gemini-key") == 1
     # cold hedge delay 250 ms: at worst four hanging picks before the live one (~1 s),
     # far below one 1.5 s timeout; generous headroom for a loaded machine
     assert elapsed < 2.5
