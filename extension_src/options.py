@@ -11,8 +11,10 @@ click; if Chrome refuses, nothing is saved and the page says which hosts.
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 import build_config
 from core.compat import field
+from core.contract import MSG_GET_SETTINGS, SETTINGS
 from core.settings import (MAX_SERVERS, MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
                            check_base_url, check_path, resolve_settings)
+from glue.store import get_item, remove_item, set_item
 from ui import dom, fmt
 
 DEFAULTS = build_config.DEFAULTS
@@ -352,9 +354,9 @@ async def finish_save(settings, origins, granted):
             save_message('Nothing was saved: ' + '; '.join(check[1]), 'error')
             return None
         if len(Object.js_keys(stored)) == 0:
-            await chrome.storage.local.remove('settings')
+            await remove_item(SETTINGS)
         else:
-            await chrome.storage.local.set({'settings': stored})
+            await set_item(SETTINGS, stored)
         fill_form(check[0])
         show_warnings([])
         page['undo'] = None
@@ -367,9 +369,8 @@ async def finish_save(settings, origins, granted):
 
 
 async def on_reset(event):
-    got = await chrome.storage.local.js_get('settings')
-    previous = field(got, 'settings')
-    await chrome.storage.local.remove('settings')
+    previous = await get_item(SETTINGS)
+    await remove_item(SETTINGS)
     fill_form(resolve_settings(DEFAULTS, None)[0])
     show_warnings([])
     page['undo'] = previous
@@ -382,7 +383,7 @@ async def on_undo(event):
     previous = page['undo']
     if previous == None:  # noqa: E711
         return None
-    await chrome.storage.local.set({'settings': previous})
+    await set_item(SETTINGS, previous)
     page['undo'] = None
     dom.by_id('undo').hidden = True
     resolved = resolve_settings(DEFAULTS, previous)
@@ -395,12 +396,11 @@ async def on_undo(event):
 # --------------------------------------------------------------- wiring
 
 async def load():
-    got = await chrome.storage.local.js_get('settings')
-    resolved = resolve_settings(DEFAULTS, field(got, 'settings'))
+    resolved = resolve_settings(DEFAULTS, await get_item(SETTINGS))
     fill_form(resolved[0])
     show_warnings(resolved[1])
     # The worker's own view (the same validator, so normally the same warnings).
-    answer = await dom.send({'type': 'getSettings'})
+    answer = await dom.send({'type': MSG_GET_SETTINGS})
     if answer['ok'] and not page['dirty']:
         show_warnings(answer['warnings'])
     return None
@@ -408,9 +408,9 @@ async def load():
 
 def on_storage_changed(changes, area):
     """Settings changed elsewhere (another tab, Reset): follow them unless being edited."""
-    if area != 'local' or 'settings' not in changes or page['saving']:
+    if area != SETTINGS.area or SETTINGS.key not in changes or page['saving']:
         return None
-    resolved = resolve_settings(DEFAULTS, field(changes['settings'], 'newValue'))
+    resolved = resolve_settings(DEFAULTS, field(changes[SETTINGS.key], 'newValue'))
     if not page['dirty']:
         fill_form(resolved[0])
     show_warnings(resolved[1])

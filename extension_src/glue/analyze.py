@@ -10,6 +10,7 @@ page.
 from core import image as im
 from core import provider as pv
 from core import status as st
+from core.contract import LAST_ANALYSIS
 from core.outcome import REDIRECT_ERROR
 from core.redact import mask_key
 from glue import log
@@ -17,7 +18,7 @@ from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
 from glue.net import read_capped, request
 from glue.status import note_activity, set_status
-from glue.store import LAST_ANALYSIS, SESSION, set_item
+from glue.store import set_item
 from pagepanel import keypoolMarkDocument, showKeypoolPanel
 
 IMAGE_TIMEOUT_MS = 15000
@@ -193,14 +194,14 @@ async def analyze(image_url, image):
 
 
 async def _finish_ok(image_url, text, server):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
+    await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
                                            'server': server, 'at': Date.now()})
     await set_status(st.ANALYSIS_DONE, st.SUCCESS)
     return {'ok': True, 'text': text, 'server': server}
 
 
 async def _finish_error(image_url, message):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
+    await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
                                            'error': message, 'at': Date.now()})
     await set_status(st.error_text(message), st.ERROR)
     return {'ok': False, 'error': message}

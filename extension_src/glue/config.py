@@ -9,7 +9,8 @@ costs one storage read and no validation.
 import build_config
 from core.settings import resolve_settings
 from glue import log
-from glue.store import LOCAL, SETTINGS_ITEM, TEST_CONFIG, get_item
+from core.contract import TEST_CONFIG
+from glue.store import SETTINGS_ITEM, get_item
 
 _memo = {'json': None, 'resolved': None}
 _warned = {'text': ''}
@@ -46,7 +47,7 @@ async def settings_report():
 
 async def is_offline():
     """Is the browser offline? (testConfig.offline lets e2e tests say so.)"""
-    test_config = await get_item(LOCAL, TEST_CONFIG, None)
+    test_config = await get_item(TEST_CONFIG)
     if test_config != None and test_config['offline'] == True:  # noqa: E711, E712
         return True
     return navigator.onLine == False  # noqa: E712

@@ -1,5 +1,6 @@
 """Messages to the service worker (CONTRACT.md §4): checked, routed, always answered."""
 
+from core import contract as ct
 from core.compat import is_object, is_str
 from glue import log
 from glue.analyze import analyze, analyze_tab, with_badge
@@ -8,7 +9,7 @@ from glue.donate import donate_key
 from glue.health import retry_server_now
 from glue.keyfetch import get_api_key
 from glue.ledger import read_pool
-from glue.store import SESSION, STATUS, get_item
+from glue.store import get_item
 
 
 def is_from_this_extension(sender):
@@ -21,7 +22,7 @@ def is_from_this_extension(sender):
 
 async def pool_status():
     pool = await read_pool(await load_settings())
-    status = await get_item(SESSION, STATUS, None)
+    status = await get_item(ct.STATUS)
     return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}
 
 
@@ -30,24 +31,24 @@ async def handle(request, sender):
     if not is_object(request) or not is_str(request['type']):
         return {'ok': False, 'error': 'Malformed request: expected an object with a "type".'}
     kind = request['type']
-    if kind == 'getApiKey':
+    if kind == ct.MSG_GET_API_KEY:
         return await get_api_key()
-    if kind == 'getPoolStatus':
+    if kind == ct.MSG_GET_POOL_STATUS:
         return await pool_status()
-    if kind == 'donateKey':
+    if kind == ct.MSG_DONATE_KEY:
         return await donate_key(request['apiKey'], request['donorEmail'])
-    if kind == 'analyzeImage':
+    if kind == ct.MSG_ANALYZE_IMAGE:
         if not is_str(request['imageUrl']) or len(request['imageUrl'].strip()) == 0:
             return {'ok': False, 'error': 'Please give the address of an image.'}
         return await with_badge(analyze(request['imageUrl'].strip(), None))
-    if kind == 'analyzeTab':
+    if kind == ct.MSG_ANALYZE_TAB:
         window_id = sender.tab.windowId if sender.tab != None else None  # noqa: E711
         return await with_badge(analyze_tab(window_id))
-    if kind == 'retryServer':
+    if kind == ct.MSG_RETRY_SERVER:
         if not is_str(request['url']):
             return {'ok': False, 'error': 'Malformed request: "url" must be a server URL.'}
         return await retry_server_now(request['url'])
-    if kind == 'getSettings':
+    if kind == ct.MSG_GET_SETTINGS:
         report = await settings_report()
         return {'ok': True, 'settings': report[0], 'warnings': report[1]}
     return {'ok': False, 'error': 'Unknown request type: ' + kind[:40]}

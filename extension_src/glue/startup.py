@@ -8,10 +8,11 @@ A fresh worker runs no action yet, so on start an in-progress status or a
 """
 
 from core import status as st
+from core.contract import STATUS
 from glue import log
 from glue.analyze import BADGE_TEXTS, set_badge
 from glue.status import WORKER_ID, has_activity, set_status
-from glue.store import SESSION, STATUS, get_item
+from glue.store import get_item
 
 IN_PROGRESS_TEXTS = [st.GETTING_KEY, st.CONNECTING, st.ANALYZING, st.FINDING_SERVER,
                      st.VALIDATING, st.RETRYING_ROUND, st.NEW_KEY, st.CAPTURING]
@@ -32,7 +33,7 @@ def _is_in_progress(status):
 
 async def repair_after_restart():
     """Replace a stale in-progress status and a stale "…" badge, unless an action has begun."""
-    both = await Promise.all([get_item(SESSION, STATUS, None), chrome.action.getBadgeText({})])
+    both = await Promise.all([get_item(STATUS), chrome.action.getBadgeText({})])
     stale_status = _is_in_progress(both[0])
     stale_badge = both[1] == BADGE_TEXTS['work']
     if not (stale_status or stale_badge) or has_activity():

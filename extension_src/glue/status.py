@@ -1,7 +1,8 @@
 """The status line people see: chrome.storage.session `status` (CONTRACT.md §4)."""
 
 from core.status import status_obj
-from glue.store import SESSION, STATUS, set_item
+from core.contract import STATUS
+from glue.store import set_item
 
 # Has this worker shown anything yet (a status line, the badge)? Start-up
 # repair (glue.startup) must never overwrite what a new action has written.
@@ -22,4 +23,4 @@ async def set_status(text, level):
     note_activity()
     record = status_obj(text, level, Date.now())
     record['worker'] = WORKER_ID
-    await set_item(SESSION, STATUS, record)
+    await set_item(STATUS, record)

@@ -1,45 +1,33 @@
-"""chrome.storage items, each declared once (CONTRACT.md §4).
+"""Reading and writing the chrome.storage items that core.contract declares.
 
-session (in memory, survives the service worker, not a browser restart):
-  status, lastAnalysis, poolHealth, keyCache
-local (on disk): settings, testConfig
-An API key is only ever written to session (keyCache), never to local.
+An API key is only ever written to session (KEY_CACHE), never to local.
 """
 
+from core.contract import KEY_CACHE, POOL_HEALTH, SESSION, SETTINGS
 from jsonutil import canonicalJson
-
-SESSION = 'session'
-LOCAL = 'local'
-
-STATUS = 'status'
-LAST_ANALYSIS = 'lastAnalysis'
-POOL_HEALTH = 'poolHealth'
-KEY_CACHE = 'keyCache'
-SETTINGS = 'settings'
-TEST_CONFIG = 'testConfig'
 
 
 def _area(area):
     return chrome.storage.session if area == SESSION else chrome.storage.local
 
 
-async def get_item(area, key, fallback):
-    """The stored value, or fallback when absent."""
-    got = await _area(area).js_get(key)
-    value = got[key]
+async def get_item(item):
+    """The stored value of a core.contract StoreItem, or its fallback when absent."""
+    got = await _area(item.area).js_get(item.key)
+    value = got[item.key]
     if value == None:  # noqa: E711
-        return fallback
+        return item.fallback
     return value
 
 
-async def set_item(area, key, value):
-    item = {}
-    item[key] = value
-    await _area(area).set(item)
+async def set_item(item, value):
+    record = {}
+    record[item.key] = value
+    await _area(item.area).set(record)
 
 
-async def remove_item(area, key):
-    await _area(area).remove(key)
+async def remove_item(item):
+    await _area(item.area).remove(item.key)
 
 
 class Mirror:
@@ -57,9 +45,10 @@ class Mirror:
     the difference between a key in ~1.3x a plain fetch and ~1.5x.
     """
 
-    def __init__(self, area, key):
-        self.area = area
-        self.key = key
+    def __init__(self, item):
+        self.item = item
+        self.area = item.area
+        self.key = item.key
         self.valid = False
         self.value = None
         self.json = 'null'
@@ -83,7 +72,7 @@ class Mirror:
             return self.value
         generation = self.generation
         if self.pending == None or self.pending_generation != generation:  # noqa: E711
-            self.pending = get_item(self.area, self.key, None)
+            self.pending = get_item(self.item)
             self.pending_generation = generation
         value = await self.pending
         if generation == self.generation:
@@ -94,12 +83,12 @@ class Mirror:
     async def write(self, value):
         self.generation = self.generation + 1
         self._remember(value)
-        await set_item(self.area, self.key, value)
+        await set_item(self.item, value)
 
     async def remove(self):
         self.generation = self.generation + 1
         self._remember(None)
-        await remove_item(self.area, self.key)
+        await remove_item(self.item)
 
     def on_changed(self, changes, area):
         if area != self.area or self.key not in changes:
@@ -110,9 +99,9 @@ class Mirror:
         return None
 
 
-SETTINGS_ITEM = Mirror(LOCAL, SETTINGS)
-POOL_HEALTH_ITEM = Mirror(SESSION, POOL_HEALTH)
-KEY_CACHE_ITEM = Mirror(SESSION, KEY_CACHE)
+SETTINGS_ITEM = Mirror(SETTINGS)
+POOL_HEALTH_ITEM = Mirror(POOL_HEALTH)
+KEY_CACHE_ITEM = Mirror(KEY_CACHE)
 MIRRORS = [SETTINGS_ITEM, POOL_HEALTH_ITEM, KEY_CACHE_ITEM]
 
 
