@@ -195,14 +195,14 @@ async def analyze(image_url, image):
 
 async def _finish_ok(image_url, text, server):
     await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
-                                           'server': server, 'at': Date.now()})
+                                   'server': server, 'at': Date.now()})
     await set_status(st.ANALYSIS_DONE, st.SUCCESS)
     return {'ok': True, 'text': text, 'server': server}
 
 
 async def _finish_error(image_url, message):
     await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
-                                           'error': message, 'at': Date.now()})
+                                   'error': message, 'at': Date.now()})
     await set_status(st.error_text(message), st.ERROR)
     return {'ok': False, 'error': message}
 

@@ -26,7 +26,18 @@ def _in_background(promise):
     """A side job (a status line, a ledger write, a probe) the answer does not wait for."""
     log.in_background(promise, 'background write')
 
-_in_flight = {'promise': None}
+# The fetch under way, and the server it avoids: a caller that must avoid a
+# server joins only a fetch that avoids that same server.
+_in_flight = {'promise': None, 'avoid': None}
+
+
+def may_join(flight_avoid, avoid_server):
+    """May a caller avoiding avoid_server (None: no server) share a fetch that avoids flight_avoid?
+
+    A fetch that may pick the server whose key was just refused could hand
+    that caller the same refused key back.
+    """
+    return avoid_server == None or avoid_server == flight_avoid  # noqa: E711
 
 
 def _fresh(settings, cached):
@@ -66,11 +77,12 @@ async def get_api_key(use_cache=True, avoid_server=None):
             log.info('using cached API key ' + mask_key(cached['apiKey']) + ' from ' + cached['server'])
             return {'ok': True, 'apiKey': cached['apiKey'], 'server': cached['server'],
                     'cached': True}
-    if _in_flight['promise'] != None:  # noqa: E711
+    if _in_flight['promise'] != None and may_join(_in_flight['avoid'], avoid_server):  # noqa: E711
         log.info('joining the key fetch already under way')
         return await _in_flight['promise']
     job = _fetch_and_cache(settings, avoid_server, ledger)
     _in_flight['promise'] = job
+    _in_flight['avoid'] = avoid_server
     try:
         return await job
     finally:

@@ -117,6 +117,34 @@ def test_a_refused_key_is_dropped_and_another_one_works(ext, pool, refusal):
     assert cache["server"] == second.base and cache["apiKey"] == second.key
 
 
+def test_the_retry_after_a_refused_key_does_not_join_a_fetch_that_may_pick_that_server(ext, pool):
+    """Single flight keys on avoid_server: a retry avoiding the refused key's server
+    must not share a fetch (here the popup's getApiKey) that may ask that server."""
+    first, second = two_servers(ext, pool)
+    ext.settings(keyCacheMs=0, hedgeDelayMs=0, keyTimeoutMs=60_000)
+    pool.provider.reject_keys.add(first.key)
+    pin_random_sequence(ext, [0.0])                 # every pick lands on `first` unless avoided
+    gemini = GEMINI_PATH
+    pool.provider.set_mode("hang", gemini)
+    analysis = ext.send_nowait({"type": "analyzeImage", "imageUrl": pool.provider.image_url})
+    ext.wait_for(lambda: pool.provider.hanging(gemini) == 1, message="the analysis holds first's key")
+    # A second fetch starts, and stays under way, on `first`.
+    first.set_mode("hang", "/gemini-key")
+    other = ext.send_nowait({"type": "getApiKey"})
+    ext.wait_for(lambda: first.hanging("/gemini-key") == 1, message="a fetch under way on first")
+    pool.provider.set_mode("ok", gemini)            # the provider now refuses first's key
+    # The status says so while the retry waits; a retry that did not wait is already done.
+    ext.wait_for(lambda: "refused" in (ext.storage("session", "status") or {}).get("text", "")
+                 or ext.storage("session", "lastAnalysis") is not None,
+                 message="the analysis asks for another key")
+    first.set_mode("ok", "/gemini-key")             # the fetch under way answers with first's key
+    answer = ext.result(analysis)
+    assert answer["ok"] is True, answer
+    assert answer["server"] == second.base
+    assert pool.provider.keys_used() == [first.key, second.key]
+    assert ext.result(other)["server"] == first.base
+
+
 def test_a_provider_that_refuses_every_key_gives_a_clear_error(ext, pool):
     pool.provider.reject_all = True
     answer = analyze(ext, pool.provider.image_url)
