@@ -12,20 +12,19 @@ import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 import build_config
 from core.compat import field
 from core.contract import MSG_GET_SETTINGS, SETTINGS
-from core.settings import (MAX_SERVERS, MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
-                           check_base_url, check_path, resolve_settings)
+from core.settings import (ENDPOINT_NAMES, MAX_MODEL_CHARS, MAX_PROMPT_CHARS, MAX_SERVERS,
+                           PROVIDER_KINDS, check_base_url, check_path, ejection_fits,
+                           is_ms_in_range, ms_bounds, resolve_settings, text_fits)
 from glue.store import get_item, remove_item, set_item
 from ui import dom, fmt
 
 DEFAULTS = build_config.DEFAULTS
-ENDPOINTS = ['health', 'key', 'donate']
+ENDPOINTS = ENDPOINT_NAMES
 MS_FIELDS = ['keyTimeoutMs', 'healthTimeoutMs', 'ejectionBaseMs', 'failedResetMs',
              'allFailedBackoffMs', 'probeIntervalMs', 'keyCacheMs']
 HEDGE = 'hedgeDelayMs'
 ZERO_TEXT = {'keyCacheMs': 'off: a new key every time', 'hedgeDelayMs': 'off',
              'allFailedBackoffMs': 'no pause'}
-MAX_MODEL_CHARS = 200
-MAX_PROMPT_CHARS = 4000
 
 page = {'dirty': False, 'undo': None, 'saving': False}
 
@@ -138,26 +137,24 @@ def read_form():
 
     for name in MS_FIELDS:
         parsed = parse_ms(value_of(name))
-        bounds = MS_RANGES[name]
         if parsed[1] != None:  # noqa: E711
             errors[name] = parsed[1]
         elif parsed[0] == None:  # noqa: E711
             out[name] = DEFAULTS[name]
-        elif parsed[0] < bounds[0] or parsed[0] > bounds[1]:
-            errors[name] = 'Must be ' + range_text(bounds) + '.'
+        elif not is_ms_in_range(name, parsed[0]):
+            errors[name] = 'Must be ' + range_text(ms_bounds(name)) + '.'
         else:
             out[name] = parsed[0]
     if 'ejectionBaseMs' not in errors and 'failedResetMs' not in errors \
-            and out['ejectionBaseMs'] > out['failedResetMs']:
+            and not ejection_fits(out['ejectionBaseMs'], out['failedResetMs']):
         errors['ejectionBaseMs'] = ('Must not be longer than the longest time out of the pool ('
                                     + fmt.duration_text(out['failedResetMs']) + ').')
 
     parsed = parse_ms(value_of(HEDGE))
-    bounds = OPTIONAL_MS_RANGES[HEDGE]
     if parsed[1] != None:  # noqa: E711
         errors[HEDGE] = parsed[1] + ' Leave it empty for automatic.'
-    elif parsed[0] != None and (parsed[0] < bounds[0] or parsed[0] > bounds[1]):  # noqa: E711
-        errors[HEDGE] = 'Must be ' + range_text(bounds) + ', or empty for automatic.'
+    elif parsed[0] != None and not is_ms_in_range(HEDGE, parsed[0]):  # noqa: E711
+        errors[HEDGE] = 'Must be ' + range_text(ms_bounds(HEDGE)) + ', or empty for automatic.'
     else:
         out[HEDGE] = parsed[0]
 
@@ -174,13 +171,13 @@ def read_form():
     else:
         provider['baseUrl'] = base
     model = value_of('provider-model').strip()
-    if len(model) == 0 or len(model) > MAX_MODEL_CHARS:
+    if not text_fits('model', model):
         errors['provider-model'] = ('Enter a model name (at most ' + str(MAX_MODEL_CHARS)
                                     + ' characters), such as ' + DEFAULTS['provider']['model'] + '.')
     else:
         provider['model'] = model
     prompt = value_of('provider-prompt').strip()
-    if len(prompt) == 0 or len(prompt) > MAX_PROMPT_CHARS:
+    if not text_fits('prompt', prompt):
         errors['provider-prompt'] = ('Enter a prompt of at most ' + str(MAX_PROMPT_CHARS)
                                      + ' characters.')
     else:
@@ -429,7 +426,7 @@ def on_input(event):
 
 def show_ranges():
     for name in MS_FIELDS:
-        bounds = MS_RANGES[name]
+        bounds = ms_bounds(name)
         dom.set_text(dom.by_id(name + '-range'), 'Default ' + fmt.duration_text(DEFAULTS[name])
                      + ' · ' + fmt.duration_text(bounds[0]) + ' to '
                      + fmt.duration_text(bounds[1]) + '.')
@@ -437,7 +434,7 @@ def show_ranges():
     dom.set_text(dom.by_id(HEDGE + '-range'),
                  'Default ' + ('automatic' if hedge_default == None  # noqa: E711
                                else fmt.duration_text(hedge_default))
-                 + ' · at most ' + fmt.duration_text(OPTIONAL_MS_RANGES[HEDGE][1]) + '.')
+                 + ' · at most ' + fmt.duration_text(ms_bounds(HEDGE)[1]) + '.')
 
 
 def main():

@@ -1,6 +1,10 @@
 """Settings: chrome.storage.local `settings` over the build defaults (CONTRACT.md §3).
 
-Every field is checked on its own. A field of the wrong type or out of range
+The only source of every limit: the worker, the options page and the build
+(which fails on any warning for [tool.keypool]) all ask this module.
+
+Every field is checked on its own, then the one rule between fields
+(ejectionBaseMs <= failedResetMs). A field of the wrong type or out of range
 is dropped with a warning and its default used: a bad setting never breaks
 the extension. The result is a fresh plain dict with every field present
 (hedgeDelayMs may be None: "derive it").
@@ -10,7 +14,11 @@ from core.compat import field, is_int, is_list, is_object, is_str, keys_of
 
 MAX_SERVERS = 20
 MAX_URL_CHARS = 2048
+MAX_PATH_CHARS = 200
+MAX_MODEL_CHARS = 200
+MAX_PROMPT_CHARS = 4000
 PROVIDER_KINDS = ['gemini', 'openai']
+ENDPOINT_NAMES = ['health', 'key', 'donate']
 
 # field -> (min, max) for the integer millisecond settings
 MS_RANGES = {
@@ -26,6 +34,32 @@ OPTIONAL_MS_RANGES = {
     'hedgeDelayMs': [0, 60000],
 }
 KNOWN_FIELDS = ['servers', 'endpoints', 'provider', 'hedgeDelayMs']
+
+
+def ms_bounds(name):
+    """[min, max] of an integer millisecond setting (hedgeDelayMs included), or None."""
+    if name in MS_RANGES:
+        return MS_RANGES[name]
+    if name in OPTIONAL_MS_RANGES:
+        return OPTIONAL_MS_RANGES[name]
+    return None
+
+
+def is_ms_in_range(name, value):
+    """Is value a whole number of ms within the bounds of setting name?"""
+    bounds = ms_bounds(name)
+    return bounds != None and _ms_problem(value, bounds[0], bounds[1]) == None  # noqa: E711
+
+
+def ejection_fits(ejection_base_ms, failed_reset_ms):
+    """May the first ejection last ejection_base_ms when failed_reset_ms is the longest?"""
+    return ejection_base_ms <= failed_reset_ms
+
+
+def text_fits(name, value):
+    """Is value a usable provider model or prompt (non-empty, within its limit)?"""
+    limit = MAX_MODEL_CHARS if name == 'model' else MAX_PROMPT_CHARS
+    return is_str(value) and len(value.strip()) > 0 and len(value) <= limit
 
 
 def check_base_url(value):
@@ -76,7 +110,7 @@ def check_path(value):
     if not is_str(value):
         return None
     path = value.strip()
-    if len(path) == 0 or len(path) > 200 or not path.startswith('/'):
+    if len(path) == 0 or len(path) > MAX_PATH_CHARS or not path.startswith('/'):
         return None
     for ch in path:
         if ord(ch) <= 32 or ch == '?' or ch == '#':
@@ -159,7 +193,7 @@ def resolve_settings(defaults, stored):
         if not is_object(endpoints):
             warnings.append('settings.endpoints: must be an object; ignored')
         else:
-            for name in ['health', 'key', 'donate']:
+            for name in ENDPOINT_NAMES:
                 value = field(endpoints, name)
                 if value == None:  # noqa: E711
                     continue
@@ -176,7 +210,27 @@ def resolve_settings(defaults, stored):
             warnings.append('settings.provider: must be an object; ignored')
         else:
             _merge_provider(out['provider'], provider, warnings)
+    _check_ejection(out, defaults, stored, warnings)
     return [out, warnings]
+
+
+def _check_ejection(out, defaults, stored, warnings):
+    """ejectionBaseMs <= failedResetMs, else the stored values that break it are ignored.
+
+    A stored ejectionBaseMs is blamed first; then a stored failedResetMs
+    below the first ejection. The defaults always fit (the build checks).
+    """
+    if ejection_fits(out['ejectionBaseMs'], out['failedResetMs']):
+        return None
+    if field(stored, 'ejectionBaseMs') == out['ejectionBaseMs']:
+        warnings.append('settings.ejectionBaseMs: must not exceed failedResetMs ('
+                        + str(out['failedResetMs']) + ' ms, the longest ejection); ignored')
+        out['ejectionBaseMs'] = defaults['ejectionBaseMs']
+    if not ejection_fits(out['ejectionBaseMs'], out['failedResetMs']):
+        warnings.append('settings.failedResetMs: must not be below ejectionBaseMs ('
+                        + str(out['ejectionBaseMs']) + ' ms, the first ejection); ignored')
+        out['failedResetMs'] = defaults['failedResetMs']
+    return None
 
 
 def _merge_provider(target, provider, warnings):
@@ -197,8 +251,8 @@ def _merge_provider(target, provider, warnings):
         value = field(provider, name)
         if value == None:  # noqa: E711
             continue
-        limit = 200 if name == 'model' else 4000
-        if is_str(value) and len(value.strip()) > 0 and len(value) <= limit:
+        limit = MAX_MODEL_CHARS if name == 'model' else MAX_PROMPT_CHARS
+        if text_fits(name, value):
             target[name] = value.strip()
         else:
             warnings.append('settings.provider.' + name + ': must be a non-empty text of at most '

@@ -185,6 +185,17 @@ def test_bad_fields_are_ignored_with_a_warning_and_the_rest_applies(ext, pool):
         assert any(f"settings.{name}:" in w and "ignored" in w for w in warnings), name
 
 
+def test_the_worker_ignores_a_first_ejection_longer_than_the_longest(ext, pool):
+    """ejectionBaseMs <= failedResetMs is the worker's rule too, not only the options page's."""
+    ext.settings(ejectionBaseMs=400_000, failedResetMs=300_000)
+    answer = ext.send({"type": "getSettings"})
+    assert answer["ok"] is True, answer
+    assert answer["settings"]["ejectionBaseMs"] != 400_000
+    assert answer["settings"]["failedResetMs"] == 300_000
+    assert any("settings.ejectionBaseMs: must not exceed failedResetMs" in w
+               for w in answer["warnings"]), answer["warnings"]
+
+
 @pytest.mark.parametrize("servers", [
     pytest.param("http://localhost:1/api", id="not-a-list"),
     pytest.param([], id="empty"),

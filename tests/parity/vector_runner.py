@@ -171,6 +171,14 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'ms_bounds':
+        return settings.ms_bounds(a[0])
+    if fn == 'is_ms_in_range':
+        return settings.is_ms_in_range(a[0], a[1])
+    if fn == 'ejection_fits':
+        return settings.ejection_fits(a[0], a[1])
+    if fn == 'text_fits':
+        return settings.text_fits(a[0], a[1])
     if fn == 'key_outcome':
         return outcome_obj(outcome.key_outcome(a[0], a[1], a[2], a[3], a[4]))
     if fn == 'health_outcome':
