@@ -15,6 +15,8 @@ from core.contract import MSG_GET_SETTINGS, SETTINGS
 from core.settings import (ENDPOINT_NAMES, MAX_MODEL_CHARS, MAX_PROMPT_CHARS, MAX_SERVERS,
                            PROVIDER_KINDS, check_base_url, check_path, ejection_fits,
                            is_ms_in_range, ms_bounds, resolve_settings, text_fits)
+from core.urls import host_of, host_pattern
+from core.words import plural
 from glue.store import get_item, remove_item, set_item
 from ui import dom, fmt
 
@@ -274,10 +276,10 @@ def required_origins(settings):
     """Host permission patterns for every server and the provider, without repeats."""
     origins = []
     for url in settings['servers']:
-        pattern = fmt.origin_pattern(url)
+        pattern = host_pattern(url)
         if pattern != None and pattern not in origins:  # noqa: E711
             origins.append(pattern)
-    pattern = fmt.origin_pattern(settings['provider']['baseUrl'])
+    pattern = host_pattern(settings['provider']['baseUrl'])
     if pattern != None and pattern not in origins:  # noqa: E711
         origins.append(pattern)
     return origins
@@ -293,7 +295,7 @@ def on_submit(event):
     errors = read[1]
     count = show_errors(errors)
     if count > 0:
-        save_message('Nothing was saved: ' + fmt.plural(count, 'field needs', 'fields need')
+        save_message('Nothing was saved: ' + plural(count, 'field needs', 'fields need')
                      + ' fixing (marked in red).', 'error')
         return None
     origins = required_origins(settings)
@@ -315,7 +317,7 @@ async def missing_hosts(origins):
         except Exception:
             has = False
         if not has:
-            hosts.append(fmt.host_of(origin))
+            hosts.append(host_of(origin))
     return hosts
 
 
@@ -332,12 +334,12 @@ async def finish_save(settings, origins, granted):
         if not allowed:
             hosts = await missing_hosts(origins)
             if len(hosts) == 0:
-                hosts = [fmt.host_of(o) for o in origins]
+                hosts = [host_of(o) for o in origins]
             text = ('Chrome did not give Keypool access to ' + ', '.join(hosts)
                     + ', so it could not reach them. Nothing was saved: click Save again and '
                     'choose Allow, or remove those hosts.')
-            provider_host = fmt.host_of(settings['provider']['baseUrl'])
-            server_hosts = [fmt.host_of(u) for u in settings['servers']]
+            provider_host = host_of(settings['provider']['baseUrl'])
+            server_hosts = [host_of(u) for u in settings['servers']]
             if len([h for h in hosts if h in server_hosts]) > 0:
                 dom.set_field_error(dom.by_id('servers'), dom.by_id('servers-error'), text)
             if provider_host in hosts:

@@ -10,6 +10,7 @@ take, and stops reading at MAX_IMAGE_BYTES.
 """
 
 from core.compat import is_str
+from core.urls import origin_of
 
 MAX_IMAGE_BYTES = 7 * 1024 * 1024
 # base64 of MAX_IMAGE_BYTES plus room for the "data:image/...;base64," head
@@ -53,35 +54,6 @@ def sniff_mime(head):
         if brand in _HEIF_BRANDS:
             return _HEIF_BRANDS[brand]
     return None
-
-
-def origin_of(url):
-    """'scheme://host[:port]' of an http(s) URL, lower-cased, default ports dropped; or ''."""
-    if not is_str(url):
-        return ''
-    lower = url.strip().lower()
-    scheme = ''
-    if lower.startswith('http://'):
-        scheme = 'http://'
-    elif lower.startswith('https://'):
-        scheme = 'https://'
-    else:
-        return ''
-    rest = lower[len(scheme):]
-    end = len(rest)
-    for sep in ['/', '?', '#']:
-        at = rest.find(sep)
-        if at >= 0 and at < end:
-            end = at
-    host = rest[:end]
-    at_sign = host.rfind('@')
-    if at_sign >= 0:
-        host = host[at_sign + 1:]
-    if scheme == 'http://' and host.endswith(':80'):
-        host = host[:len(host) - 3]
-    if scheme == 'https://' and host.endswith(':443'):
-        host = host[:len(host) - 4]
-    return scheme + host
 
 
 def is_forbidden_image_url(url, servers, provider_base_url):

@@ -11,6 +11,7 @@ the extension. The result is a fresh plain dict with every field present
 """
 
 from core.compat import field, is_int, is_list, is_object, is_str, keys_of
+from core.urls import split_scheme
 
 MAX_SERVERS = 20
 MAX_URL_CHARS = 2048
@@ -69,13 +70,10 @@ def check_base_url(value):
     url = value.strip()
     if len(url) == 0 or len(url) > MAX_URL_CHARS:
         return None
-    lower = url.lower()
-    if lower.startswith('http://'):
-        rest = url[7:]
-    elif lower.startswith('https://'):
-        rest = url[8:]
-    else:
+    parts = split_scheme(url)
+    if parts == None:  # noqa: E711
         return None
+    rest = parts[1]
     for ch in url:
         if ord(ch) <= 32 or ch == '"' or ch == '<' or ch == '>' or ch == '\\':
             return None

@@ -13,6 +13,7 @@ from core import status as st
 from core.contract import LAST_ANALYSIS
 from core.outcome import REDIRECT_ERROR
 from core.redact import mask_key
+from core.urls import host_pattern, is_http_url
 from glue import log
 from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
@@ -63,8 +64,10 @@ def _parse_data_url(url):
 
 
 async def _origin_permitted(url):
-    origin = __new__(URL(url)).origin + '/*'
-    return await chrome.permissions.contains({'origins': [origin]})
+    pattern = host_pattern(url)
+    if pattern == None:  # noqa: E711
+        return False
+    return await chrome.permissions.contains({'origins': [pattern]})
 
 
 TOO_LARGE_MESSAGE = 'That image is too large to analyze (over 7 MB).'
@@ -97,7 +100,7 @@ async def load_image(image_url, settings):
         if parsed == None or not parsed['mime'].startswith('image/'):  # noqa: E711
             raise AnalysisError('That data: URL is not an image.')
         return parsed
-    if not (image_url.startswith('http://') or image_url.startswith('https://')):
+    if not is_http_url(image_url):
         raise AnalysisError('Keypool can analyze http(s) and data: image URLs only.')
     forbidden_in = [settings['servers'], settings['provider']['baseUrl']]
     if im.is_forbidden_image_url(image_url, forbidden_in[0], forbidden_in[1]):

@@ -8,18 +8,14 @@ a `no-cors` GET tells the two apart: the browser sends it without a
 preflight and resolves it (opaquely) whenever the server answers at all.
 """
 
+from core.urls import host_pattern
 from glue import log
-
-
-def origin_pattern(url):
-    """'http://127.0.0.1:3000/*' for 'http://127.0.0.1:3000/api'."""
-    return __new__(URL(url)).origin + '/*'
 
 
 async def is_granted(url):
     """Does Keypool hold a host permission covering url?"""
     try:
-        return await chrome.permissions.contains({'origins': [origin_pattern(url)]})
+        return await chrome.permissions.contains({'origins': [host_pattern(url)]})
     except Exception as e:
         log.error('permissions.contains failed for ' + url, e)
         return False

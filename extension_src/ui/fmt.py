@@ -3,6 +3,14 @@
 Pure (no DOM, no clock): the caller passes now_ms. Works in CPython and in
 Transcrypt alike (no format specs, no negative indexes).
 """
+from core import urls
+
+# The names popup.py still uses, bound to core.urls' functions (not copies).
+# Assigned, not re-imported: a Transcrypt module does not export what it
+# imports. Issue 9 rewrites the popup; new code imports core.urls directly.
+host_of = urls.host_of
+short_url = urls.without_scheme
+origin_pattern = urls.host_pattern
 
 # Failure kinds of core.outcome, as a short label for the popup.
 KIND_LABELS = {
@@ -84,66 +92,12 @@ def back_in_text(retry_at_ms, now_ms):
     return 'back in ' + span_text(delta)
 
 
-def host_of(url):
-    """'localhost:3001' for 'http://localhost:3001/api'; the text itself if it is no URL."""
-    if url == None:  # noqa: E711
-        return ''
-    text = str(url)
-    lower = text.lower()
-    if lower.startswith('http://'):
-        rest = text[7:]
-    elif lower.startswith('https://'):
-        rest = text[8:]
-    else:
-        return text
-    return rest.split('/')[0]
-
-
-def short_url(url):
-    """A server URL without its scheme: 'localhost:3001/api'."""
-    if url == None:  # noqa: E711
-        return ''
-    text = str(url)
-    lower = text.lower()
-    if lower.startswith('http://'):
-        return text[7:]
-    if lower.startswith('https://'):
-        return text[8:]
-    return text
-
-
-def origin_pattern(url):
-    """'https://host:port/*' (a host permission pattern) for an http(s) URL, else None."""
-    if url == None:  # noqa: E711
-        return None
-    text = str(url).strip()
-    lower = text.lower()
-    if lower.startswith('http://'):
-        scheme = 'http://'
-    elif lower.startswith('https://'):
-        scheme = 'https://'
-    else:
-        return None
-    host = text[len(scheme):].split('/')[0].split('?')[0].split('#')[0]
-    if '@' in host:
-        host = host.split('@')[len(host.split('@')) - 1]
-    if len(host) == 0:
-        return None
-    return scheme + host.lower() + '/*'
-
-
 def is_thumbnail_url(url):
     """May this URL be an <img src>? Only http(s) and data:image URLs."""
     if url == None:  # noqa: E711
         return False
-    lower = str(url).strip().lower()
-    return lower.startswith('http://') or lower.startswith('https://') \
-        or lower.startswith('data:image/')
-
-
-def plural(n, one, many):
-    """'1 server', '3 servers'."""
-    return str(n) + ' ' + (one if n == 1 else many)
+    text = str(url).strip()
+    return urls.is_http_url(text) or text.lower().startswith('data:image/')
 
 
 def failure_text(kind, reason):

@@ -6,7 +6,7 @@ results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
 """
 
 from core import compat, donation, image, ejection, failover, hedge, outcome, pool, provider, redact, \
-    retry_after, settings
+    retry_after, settings, urls, words
 
 
 def fixed_random(values):
@@ -171,6 +171,18 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'split_scheme':
+        return urls.split_scheme(a[0])
+    if fn == 'without_scheme':
+        return urls.without_scheme(a[0])
+    if fn == 'host_of':
+        return urls.host_of(a[0])
+    if fn == 'host_pattern':
+        return urls.host_pattern(a[0])
+    if fn == 'origin_of':
+        return urls.origin_of(a[0])
+    if fn == 'plural':
+        return words.plural(a[0], a[1], a[2])
     if fn == 'ms_bounds':
         return settings.ms_bounds(a[0])
     if fn == 'is_ms_in_range':
