@@ -12,6 +12,7 @@ case is bounded: rounds x servers x keyTimeoutMs + allFailedBackoffMs.
 
 from core import hedge
 from core import outcome as oc
+from core.words import plural
 
 MAX_ROUNDS = 2
 
@@ -236,10 +237,6 @@ class KeyRun:
         return no_key_message(self.failures, n_servers)
 
 
-def _plural(n, one, many):
-    return str(n) + ' ' + (one if n == 1 else many)
-
-
 def no_key_message(failures, n_servers):
     """'Could not get an API key: none of the 5 key servers answered (3 timed out, ...). ...'"""
     timeouts = 0
@@ -264,13 +261,13 @@ def no_key_message(failures, n_servers):
             broken += 1
     parts = []
     if refused > 0:
-        parts.append(_plural(refused, 'attempt', 'attempts') + ' refused')
+        parts.append(plural(refused, 'attempt', 'attempts') + ' refused')
     if timeouts > 0:
-        parts.append(_plural(timeouts, 'attempt', 'attempts') + ' timed out')
+        parts.append(plural(timeouts, 'attempt', 'attempts') + ' timed out')
     if busy > 0:
-        parts.append(_plural(busy, 'server', 'servers') + ' asked us to wait')
+        parts.append(plural(busy, 'server', 'servers') + ' asked us to wait')
     if broken > 0:
-        parts.append(_plural(broken, 'answer', 'answers') + ' unusable')
+        parts.append(plural(broken, 'answer', 'answers') + ' unusable')
     detail = ' (' + ', '.join(parts) + ')' if len(parts) > 0 else ''
     if empty > 0:
         # The servers share one pool (KEYSERVERS.md): one "no keys" is everyone's.
