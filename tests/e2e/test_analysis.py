@@ -10,6 +10,8 @@ import base64
 
 import pytest
 
+from tests.e2e.pool_helpers import pin_random
+
 pytestmark = pytest.mark.e2e
 
 GEMINI_PATH = "/v1beta/models/gemini-2.5-flash:generateContent"
@@ -22,15 +24,6 @@ def analyze(ext, url: str, timeout_ms: int = 20_000) -> dict:
 
 def provider_calls(pool) -> list:
     return [r for r in pool.provider.requests if r.path.startswith(("/v1beta/", "/v1/"))]
-
-
-def pin_random_sequence(ext, values: list[float]) -> None:
-    """The worker's Math.random returns `values` in turn, then the last one forever.
-
-    The first call picks the first key server (index 0), a later one the last.
-    """
-    ext.sw_eval("""(vals) => { let i = 0;
-        Math.random = () => vals[Math.min(i++, vals.length - 1)]; }""", values)
 
 
 def two_servers(ext, pool):
@@ -106,7 +99,7 @@ def test_a_refused_key_is_dropped_and_another_one_works(ext, pool, refusal):
     getattr(pool.provider, refusal).add(first.key)
     # Both picks would land on the first server; the retry must avoid the server
     # whose key was just refused, or it would get the same key back.
-    pin_random_sequence(ext, [0.0, 0.0])
+    pin_random(ext, [0.0, 0.0])
     answer = analyze(ext, pool.provider.image_url)
     assert answer["ok"] is True, answer
     assert answer["server"] == second.base
@@ -123,7 +116,7 @@ def test_the_retry_after_a_refused_key_does_not_join_a_fetch_that_may_pick_that_
     first, second = two_servers(ext, pool)
     ext.settings(keyCacheMs=0, hedgeDelayMs=0, keyTimeoutMs=60_000)
     pool.provider.reject_keys.add(first.key)
-    pin_random_sequence(ext, [0.0])                 # every pick lands on `first` unless avoided
+    pin_random(ext, [0.0])                 # every pick lands on `first` unless avoided
     gemini = GEMINI_PATH
     pool.provider.set_mode("hang", gemini)
     analysis = ext.send_nowait({"type": "analyzeImage", "imageUrl": pool.provider.image_url})
