@@ -134,7 +134,8 @@ DONATED_MESSAGE = "API key validated and added successfully! Thank you for your 
 #: redirect     ``code`` (default 307) with ``Location: location``
 #: huge_body    200 ``content_type`` (default image/png), a PNG head then zeros,
 #:              ``total_mb`` (default 100) MB chunked (no Content-Length);
-#:              ``.huge_bytes_sent`` counts what was written before the client left
+#:              ``.huge_bytes_sent`` counts what was written before the client left;
+#:              ``.huge_done`` turns True once the answer ended (sent or abandoned)
 HARDENING_MODES = frozenset({"redirect", "huge_body"})
 MODES = MODES | HARDENING_MODES
 # --------------------------------------------------------------------------
@@ -610,6 +611,7 @@ async def _hardening_answer(server, request, name: str, p: dict[str, Any]) -> we
     resp.content_type = p.get("content_type", "image/png")
     resp.enable_chunked_encoding()
     server.huge_bytes_sent = 0
+    server.huge_done = False
     chunk = CAT_PNG + b"\0" * (256 * 1024 - len(CAT_PNG))
     try:
         await resp.prepare(request)
@@ -620,6 +622,8 @@ async def _hardening_answer(server, request, name: str, p: dict[str, Any]) -> we
         await resp.write_eof()
     except (ConnectionError, RuntimeError):
         pass  # the client stopped reading: what it cost is in huge_bytes_sent
+    finally:
+        server.huge_done = True  # huge_bytes_sent is final: a test may await this
     return resp
 
 

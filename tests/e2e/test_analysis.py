@@ -185,29 +185,36 @@ def test_the_context_menu_item_exists(ext, pool):
     assert ok is True
 
 
-def test_analyze_tab(ext, pool):
-    """analyzeTab screenshots the visible tab: works, or explains why not (headless).
-
-    Chrome lets captureVisibleTab run only with activeTab (granted by a click on
-    the toolbar button or the shortcut) or <all_urls>; a test cannot click the
-    toolbar in headless Chromium, so without the grant the clear error is checked.
-    """
+def test_analyze_tab_without_the_grant_explains_and_takes_no_key(ext, pool):
+    """Chrome lets captureVisibleTab run only with activeTab (a click on the toolbar
+    button or the shortcut) or <all_urls>; a test cannot click the toolbar in
+    headless Chromium, so the capture is refused and the clear error is checked."""
     page = ext.ctx.new_page()
     page.goto(pool.provider.page_url)
     page.bring_to_front()
     answer = ext.send({"type": "analyzeTab"}, timeout_ms=20_000)
+    assert answer["ok"] is False, answer
+    assert "could not take a picture of this tab" in answer["error"], answer
+    assert "Ctrl+Shift+Y" in answer["error"]
     last = ext.storage("session", "lastAnalysis")
-    assert last["imageUrl"] == "tab"
-    if answer["ok"]:
-        assert answer["text"].startswith("Mock description of a image/png image"), answer
-        assert last["text"] == answer["text"]
-        assert len(provider_calls(pool)) == 1
-    else:
-        assert "could not take a picture of this tab" in answer["error"], answer
-        assert "Ctrl+Shift+Y" in answer["error"]
-        assert last["error"] == answer["error"]
-        assert provider_calls(pool) == []
-        assert sum(s.count() for s in pool.servers) == 0  # no key taken for nothing
+    assert last["imageUrl"] == "tab" and last["error"] == answer["error"]
+    assert provider_calls(pool) == []
+    assert sum(s.count() for s in pool.servers) == 0  # no key taken for nothing
+
+
+def test_analyze_tab_sends_the_screenshot_to_the_provider(ext, pool):
+    """With the grant (stood in for: captureVisibleTab answers a PNG), the screenshot is analyzed."""
+    png = base64.b64encode(pool.provider.image_bytes).decode()
+    ext.sw_eval("""(data) => { chrome.tabs.captureVisibleTab = async () =>
+        'data:image/png;base64,' + data; }""", png)
+    answer = ext.send({"type": "analyzeTab"}, timeout_ms=20_000)
+    assert answer["ok"] is True, answer
+    assert answer["text"].startswith("Mock description of a image/png image"), answer
+    last = ext.storage("session", "lastAnalysis")
+    assert last["imageUrl"] == "tab" and last["text"] == answer["text"]
+    calls = provider_calls(pool)
+    assert len(calls) == 1
+    assert calls[0].json["contents"][0]["parts"][1]["inline_data"]["data"] == png
 
 
 # --------------------------------------------------------------- permissions and input

@@ -202,7 +202,7 @@ def test_the_loader_stops_reading_at_the_size_cap(ext, pool):
     answer = analyze(ext, host.origin + "/img/huge.png", timeout_ms=30_000)
     assert host.count("/img/huge.png") == 1
     assert answer["ok"] is False and "too large" in answer["error"], answer
-    time.sleep(0.5)
+    ext.wait_for(lambda: host.huge_done, message="the mock stopped sending (the client left)")
     assert host.huge_bytes_sent < 60 * 1024 * 1024, host.huge_bytes_sent
     assert provider_calls(pool) == []
 
@@ -322,7 +322,11 @@ def test_the_status_line_follows_the_real_order(ext, pool):
     pool.provider.set_mode("hang", GEMINI_PATH)
     ext.send_nowait({"type": "analyzeImage", "imageUrl": pool.provider.image_url})
     ext.wait_for(lambda: len(provider_calls(pool)) == 1, timeout_s=10, message="provider call")
-    ext.page.wait_for_timeout(300)          # every background status write has landed
+    # The provider is called after the "Analyzing" write resolved, and storage applies
+    # writes in order, so the key fetch's earlier status writes have landed; its
+    # after-success task (the Success line) writes no status.
+    ext.wait_for(lambda: any("Success with server" in t for t in ext.log_texts()),
+                 message="the key fetch's after-success task ran")
     assert ext.storage("session", "status")["text"] == "🧠 Analyzing image..."
     pool.provider.set_mode("ok", GEMINI_PATH)
 
@@ -338,8 +342,9 @@ def test_a_wall_clock_jump_moves_no_deadline_or_latency(ext, pool):
     answer = ext.send({"type": "getApiKey"})
     assert first.count("/gemini-key") == 1
     assert answer["ok"] is True and answer["server"] == first.base, answer
-    ext.page.wait_for_timeout(200)
-    latencies = ext.storage("session", "poolHealth")["latenciesMs"]
+    # the latency is written after the answer (mark_ok, in the background)
+    latencies = ext.wait_for(lambda: (ext.storage("session", "poolHealth") or {}).get("latenciesMs"),
+                             message="the latency was recorded")
     assert latencies and max(latencies) < 5000, latencies
 
 

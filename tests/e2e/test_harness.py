@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+import urllib.request
 
 from tests.e2e.conftest import ROOT
 
@@ -65,6 +66,12 @@ def test_session_storage_survives_a_sw_restart(ext):
 
 
 def test_reset_left_storage_empty_and_no_alarms(ext):
+    # Dirty it here, not in an earlier test: the check must not depend on test order.
+    ext.set_storage("local", {"harness": 1})
+    ext.set_storage("session", {"harness": 2})
+    ext.page.evaluate("() => chrome.alarms.create('harness', {delayInMinutes: 5})")
+    assert ext.page.evaluate("() => chrome.alarms.getAll()") != []
+    ext.reset()
     assert ext.storage("local") == {}
     assert ext.storage("session") == {}
     assert ext.page.evaluate("() => chrome.alarms.getAll()") == []
@@ -105,7 +112,12 @@ def test_chrome_debug_log_holds_console_lines(ext):
 
 
 def test_chrome_log_starts_at_the_test(ext):
-    assert "[harness] to the debug log" not in ext.chrome_log()
+    ext.wake()
+    ext.sw.evaluate("() => console.warn('[harness] before the reset')")
+    ext.wait_for(lambda: "[harness] before the reset" in ext.chrome_log(), timeout_s=5,
+                 message="the line in chrome_debug.log")
+    ext.reset()
+    assert "[harness] before the reset" not in ext.chrome_log()
 
 
 def test_context_menu_item_exists_and_can_be_dispatched(ext):
@@ -125,6 +137,9 @@ def test_open_and_screenshot(ext):
 
 
 def test_reset_closed_the_extra_page(ext):
+    ext.open("popup.html")
+    assert len(ext.ctx.pages) == 2
+    ext.reset()
     assert ext.ctx.pages == [ext.page]
 
 
@@ -135,7 +150,12 @@ def test_send_nowait_and_result(ext):
 
 
 def test_mocks_reset_between_tests(mocks):
+    urllib.request.urlopen(mocks.servers[0].base + "/health", timeout=5).read()
+    mocks.servers[1].set_mode("status_503")
+    assert mocks.servers[0].requests != []
+    mocks.reset()
     assert all(s.requests == [] for s in mocks.servers)
+    assert urllib.request.urlopen(mocks.servers[1].base + "/health", timeout=5).status == 200
     assert len(set(mocks.urls())) == 5
 
 

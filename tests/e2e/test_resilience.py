@@ -136,11 +136,15 @@ def test_retry_now_probes_a_failed_server(ext, pool):
 
 @pytest.mark.parametrize("cache_ms", [0, 60000])
 def test_single_flight_shares_one_fetch(ext, pool, cache_ms):
-    for s in pool.servers:
-        s.set_mode("slow", delay_ms=500)
-    ext.settings(hedgeDelayMs=0, keyCacheMs=cache_ms)
+    # Every key route holds its answer until all four requests are in: no timing window.
+    pool.set_all("hang", "/gemini-key")
+    ext.settings(hedgeDelayMs=0, keyCacheMs=cache_ms, keyTimeoutMs=20_000)
     ext.wake()
     handles = [ext.send_nowait({"type": "getApiKey"}) for _ in range(4)]
+    ext.wait_for(lambda: sum(1 for t in ext.log_texts()
+                             if t.endswith("joining the key fetch already under way")) == 3,
+                 timeout_s=10, message="three requests joined the first one's fetch")
+    pool.set_all("ok", "/gemini-key")
     answers = [ext.result(h) for h in handles]
     assert all(a["ok"] for a in answers)
     assert len({a["apiKey"] for a in answers}) == 1
