@@ -51,23 +51,7 @@ POOL_TIMINGS: dict[str, Any] = {
 }
 
 
-# --------------------------------------------------------------------------
-# Markers
-# --------------------------------------------------------------------------
-
-_BROWSER_FIXTURES = {"ext", "browser_ctx", "pool", "built_extension", "playwright_sync"}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "e2e: drives the built extension in Chromium (Playwright)")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the browser with ``e2e``."""
-    for item in items:
-        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.e2e)
+# The e2e marker comes from tests/conftest.py, by path (tests/markers.py).
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,20 @@
+"""The e2e marker goes by path: tests/e2e only, whatever fixtures a test uses."""
+from pathlib import Path
+
+from tests.markers import is_e2e_path
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def test_tests_under_e2e_are_e2e():
+    assert is_e2e_path(TESTS / "e2e" / "test_failover.py")
+
+
+def test_build_mocks_and_unit_tests_are_not_e2e_even_with_an_ext_fixture():
+    for rel in ("build/test_build_output.py", "mocks/test_mock_servers.py", "unit/test_markers.py"):
+        assert not is_e2e_path(TESTS / rel), rel
+
+
+def test_a_directory_merely_named_like_e2e_is_not():
+    assert not is_e2e_path(TESTS / "unit" / "e2e_like" / "test_x.py")
+    assert not is_e2e_path(TESTS / "e2e_extra" / "test_x.py")
