@@ -1,14 +1,7 @@
 """The fleet simulation (benchmarks/fleet.py): its engine against a published result, and the gate."""
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import fleet  # noqa: E402
+from benchmarks import fleet
 
 CLIENTS = 100
 CALL_MS = 10          # one write to the contended resource
