@@ -1,15 +1,8 @@
-"""Make the repo root importable (``import build``, ``tests.mock_servers``); mark e2e by path."""
-
-import sys
-from pathlib import Path
+"""Mark e2e by path (the import paths come from pythonpath in pyproject.toml)."""
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.markers import is_e2e_path  # noqa: E402  (needs ROOT on sys.path)
+from tests.markers import is_e2e_path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
