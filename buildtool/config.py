@@ -2,15 +2,34 @@
 
 import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .layout import ROOT
+from .layout import ROOT, SOURCE_DIR
 
-MAX_SERVERS = 20
+
+def _core():
+    """core.settings and core.urls: the extension's own rules, run here in CPython.
+
+    The core is pure Python (no browser globals), so the build checks
+    [tool.keypool] with the very validator the service worker and the options
+    page use: one source for every limit. extension_src goes at the end of
+    sys.path, so none of its modules can shadow a stdlib one.
+    """
+    source = str(ROOT / SOURCE_DIR)
+    if source not in sys.path:
+        sys.path.append(source)
+    from core import settings, urls
+
+    return settings, urls
+
+
+_SETTINGS, _URLS = _core()
+MAX_SERVERS = _SETTINGS.MAX_SERVERS
 
 
 @dataclass(frozen=True)
@@ -32,19 +51,9 @@ class Project:
         return f"{self.name}-{self.version}-chrome.zip"
 
 
-# Integer settings of CONTRACT.md §3 (plus Keypool's additions) and their minimum.
-INT_SETTINGS = {
-    "keyTimeoutMs": 1,
-    "healthTimeoutMs": 1,
-    "failedResetMs": 0,
-    "allFailedBackoffMs": 0,
-    "keyCacheMs": 0,
-    "hedgeDelayMs": 0,
-    "ejectionBaseMs": 1,
-    "probeIntervalMs": 1,
-}
-ENDPOINT_NAMES = ("health", "key", "donate")
-PROVIDER_KINDS = ("gemini", "openai")
+ENDPOINT_NAMES = tuple(_SETTINGS.ENDPOINT_NAMES)
+PROVIDER_FIELDS = ("kind", "baseUrl", "model", "prompt")
+WARNING_PREFIX = "settings."
 
 
 def load_project(root=ROOT):
@@ -78,47 +87,43 @@ def load_project(root=ROOT):
 
 
 def check_defaults(defaults):
-    """Check [tool.keypool] against CONTRACT.md §3 and Transcrypt's literal types."""
+    """Check [tool.keypool]: complete, literal, and free of any warning of core.settings.
+
+    The worker ignores a bad stored setting with a warning; a bad build
+    default has nothing to fall back on, so every warning fails the build.
+    """
 
     def fail(message):
         raise ConfigError(f"[tool.keypool] {message}", path="pyproject.toml")
 
     check_literal(defaults, "[tool.keypool]")
-    if "servers" not in defaults:
-        fail("servers is missing")
+    # Complete: the worker resolves stored settings over these, field by field.
+    for key in ["servers", *_SETTINGS.MS_RANGES]:
+        if key not in defaults:
+            fail(f"{key} is missing")
+    for table, keys in (("endpoints", ENDPOINT_NAMES), ("provider", PROVIDER_FIELDS)):
+        if not isinstance(defaults.get(table), dict):
+            fail(f"{table} table is missing")
+        for key in keys:
+            if key not in defaults[table]:
+                fail(f"{table}.{key} is missing")
     try:
         check_servers(defaults["servers"])
     except ConfigError as e:
         fail(f"servers: {e.message}")
-    for key, minimum in INT_SETTINGS.items():
-        if key not in defaults:
-            continue
-        value = defaults[key]
-        if type(value) is not int or value < minimum:
-            fail(f"{key} must be an integer >= {minimum}, got {value!r}")
-    endpoints = defaults.get("endpoints")
-    if not isinstance(endpoints, dict):
-        fail("endpoints table is missing")
-    for key in ENDPOINT_NAMES:
-        value = endpoints.get(key)
-        if not isinstance(value, str) or not value.startswith("/"):
-            fail(f"endpoints.{key} must be a path starting with '/', got {value!r}")
-    provider = defaults.get("provider")
-    if not isinstance(provider, dict):
-        fail("provider table is missing")
-    if provider.get("kind") not in PROVIDER_KINDS:
-        fail(
-            f"provider.kind must be one of {', '.join(PROVIDER_KINDS)}, got {provider.get('kind')!r}"
-        )
     try:
-        check_url(provider.get("baseUrl"))
+        check_url(defaults["provider"]["baseUrl"])
     except ConfigError as e:
         fail(f"provider.baseUrl: {e.message}")
-    for key in ("model", "prompt"):
-        if not isinstance(provider.get(key), str) or not provider[key].strip():
-            fail(f"provider.{key} must be a non-empty string")
-    if defaults.get("ejectionBaseMs", 0) > defaults.get("failedResetMs", 0):
-        fail("ejectionBaseMs must not exceed failedResetMs (the longest ejection)")
+    warnings = _SETTINGS.resolve_settings(defaults, defaults)[1]
+    if warnings:
+        fail("; ".join(_without_prefix(w) for w in warnings))
+
+
+def _without_prefix(warning):
+    """'keyTimeoutMs: must be between 100 and 120000 ms' for the worker's warning text."""
+    text = warning[len(WARNING_PREFIX):] if warning.startswith(WARNING_PREFIX) else warning
+    return text[: -len("; ignored")] if text.endswith("; ignored") else text
 
 
 def check_literal(value, where):
@@ -196,16 +201,12 @@ def chrome_version(version):
     return ".".join(str(p) for p in parts)
 
 
-def match_pattern(url):
-    """The host permission that covers `url`: scheme://host/* (any port)."""
-    parts = urlsplit(url)
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}/*"
-
-
 def host_permissions(defaults):
-    """Match patterns for the key servers and the provider, sorted and distinct."""
+    """Match patterns for the key servers and the provider, sorted and distinct.
+
+    core.urls.host_pattern derives each one (scheme://host/*, any port), as the
+    options page does for the permissions it asks for and the worker for the
+    ones it checks.
+    """
     urls = list(defaults["servers"]) + [defaults["provider"]["baseUrl"]]
-    return sorted({match_pattern(u) for u in urls})
+    return sorted({_URLS.host_pattern(u) for u in urls})

@@ -158,6 +158,30 @@ def test_bad_setting_in_pyproject_names_it(run_build, project, tmp_path):
     assert_one_error(result, "error: pyproject.toml: [tool.keypool] keyTimeoutMs")
 
 
+@pytest.mark.parametrize("line, expected", [
+    pytest.param("keyTimeoutMs = 50", "keyTimeoutMs: must be between 100 and 120000 ms",
+                 id="keyTimeoutMs-50"),
+    pytest.param("probeIntervalMs = 1", "probeIntervalMs: must be between 500 and 86400000 ms",
+                 id="probeIntervalMs-1"),
+    pytest.param("ejectionBaseMs = 400000", "ejectionBaseMs: must not exceed failedResetMs",
+                 id="ejection-over-reset"),
+    pytest.param("keyTimeoutMz = 10000", "keyTimeoutMz: unknown setting", id="typo"),
+])
+def test_a_default_the_worker_would_warn_about_fails_the_build(run_build, project, tmp_path,
+                                                               line, expected):
+    """core.settings checks [tool.keypool]: whatever the worker would ignore, the build refuses."""
+    pyproject = project / "pyproject.toml"
+    name = line.split(" = ")[0]
+    text = pyproject.read_text()
+    if f"\n{name} = " in text:
+        text = re.sub(rf"\n{name} = [^\n]*", "\n" + line, text)
+    else:
+        text = text.replace("\nprobeIntervalMs = 30000", "\nprobeIntervalMs = 30000\n" + line)
+    pyproject.write_text(text)
+    result = run_build("--root", project, "--out", tmp_path / "out")
+    assert_one_error(result, "error: pyproject.toml: [tool.keypool] " + expected)
+
+
 def test_failed_build_leaves_previous_output_untouched(run_build, project, tmp_path):
     out = tmp_path / "out"
     assert run_build("--root", project, "--out", out, "-q").rc == 0

@@ -3,7 +3,8 @@
 import ast
 import shutil
 
-from buildtool.config import Project, chrome_version, host_permissions, match_pattern
+from buildtool.config import Project, chrome_version, host_permissions
+from core.urls import host_pattern
 from buildtool.errors import ConfigError, ToolError, ValidationError
 from buildtool.lint import TranscryptLint
 from buildtool.sources import build_config_source, py_literal
@@ -24,8 +25,14 @@ class TestHostPermissions:
             ("http://[::1]:3000/api", "http://[::1]/*"),
         ],
     )
-    def test_match_pattern_drops_port_and_path(self, url, pattern):
-        assert match_pattern(url) == pattern
+    def test_the_pattern_drops_port_and_path(self, url, pattern):
+        assert host_permissions({"servers": [url], "provider": {"baseUrl": url}}) == [pattern]
+
+    def test_the_build_and_the_pages_derive_the_same_pattern(self):
+        """One derivation: the manifest's patterns are core.urls.host_pattern's."""
+        url = "https://User@Keys.Example.com:8443/v1"
+        assert host_permissions({"servers": [url], "provider": {"baseUrl": url}}) == [
+            host_pattern(url)] == ["https://keys.example.com/*"]
 
     def test_servers_and_provider_are_deduplicated_and_sorted(self):
         defaults = {
