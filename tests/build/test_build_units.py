@@ -87,12 +87,41 @@ class TestTranscryptLint:
             ("from __future__ import annotations\n", "__future__"),
             ("y = {**a, **b}\n", "dict unpacking"),
             ("async def f(xs):\n    return [await x for x in xs]\n", "await inside a comprehension"),
+            ("c = [*a, *b]\n", "nested list"),
+            ("c = (*a, 1)\n", "nested list"),
+            ("x = a[-1]\n", "negative index"),
+            ("x = 'n=%s' % n\n", "'%' string formatting"),
+            ("x = [0] * 3\n", "repeated list"),
+            ("x = a + [3]\n", "list + list"),
+            ("x = f'{v:.2f}'\n", "format specs"),
+            ("x = f'{v!r}'\n", "conversions"),
+            ("x = s.strip('/')\n", "ignores chars"),
+            ("ok = xs == []\n", "compares identity"),
+            ("ok = {} != d\n", "compares identity"),
+            ("fs = [lambda i=i: i for i in range(3)]\n", "call time"),
+            ("def f(x, seen=SEEN):\n    return x\n", "call time"),
         ],
     )
     def test_rejects(self, source, fragment):
         lint = TranscryptLint()
         lint.visit(ast.parse(source))
         assert lint.problems and fragment in lint.problems[0][1]
+
+    @pytest.mark.parametrize("source", [
+        "a, *rest = xs\n",                      # starred target, not a literal
+        "f(*args)\n",
+        "x = a[len(a) - 1]\n",
+        "x = a[-1:]\n",                         # slices are fine
+        "x = n % 3\n",
+        "x = s.strip()\n",
+        "x = f'{v}'\n",
+        "ok = len(xs) == 0\n",
+        "def f(x, n=3, name=None, low=-1, *, k='a'):\n    return x\n",
+    ])
+    def test_accepts(self, source):
+        lint = TranscryptLint()
+        lint.visit(ast.parse(source))
+        assert lint.problems == []
 
     def test_await_in_a_function_inside_a_comprehension_is_fine(self):
         source = "async def f(xs):\n    return [g(x) for x in xs]\n\nasync def g(x):\n    return await x\n"
