@@ -40,7 +40,7 @@ def on_startup():
 def on_menu_click(info, tab):
     if info.menuItemId != MENU_ID:
         return None
-    tab_id = tab.id if tab != None else None  # noqa: E711
+    tab_id = tab.id if tab != None else None
 
     async def run():
         pin = pin_document(tab_id)          # at once: the document acted on, not a later one
@@ -53,8 +53,8 @@ def on_menu_click(info, tab):
 def on_command(command, tab):
     if command != COMMAND_ANALYZE_TAB:
         return None
-    tab_id = tab.id if tab != None else None  # noqa: E711
-    window_id = tab.windowId if tab != None else None  # noqa: E711
+    tab_id = tab.id if tab != None else None
+    window_id = tab.windowId if tab != None else None
 
     async def run():
         pin = pin_document(tab_id)

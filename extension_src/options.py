@@ -61,7 +61,7 @@ def fill_form(settings):
     for name in MS_FIELDS:
         dom.by_id(name).value = str(settings[name])
     hedge = settings[HEDGE]
-    dom.by_id(HEDGE).value = '' if hedge == None else str(hedge)  # noqa: E711
+    dom.by_id(HEDGE).value = '' if hedge == None else str(hedge)
     provider = settings['provider']
     dom.by_id('provider-kind').value = provider['kind']
     dom.by_id('provider-baseUrl').value = provider['baseUrl']
@@ -103,7 +103,7 @@ def check_servers_text(text):
         if len(line) == 0:
             continue
         url = check_base_url(line)
-        if url == None:  # noqa: E711
+        if url == None:
             return [None, 'Line ' + str(number) + ': "' + line[:80] + '" is not an http:// or '
                     'https:// URL (no spaces, no ?query or #fragment).']
         if url not in servers:
@@ -121,7 +121,7 @@ def read_form():
     errors = {}
     out = {}
     servers = check_servers_text(value_of('servers'))
-    if servers[1] != None:  # noqa: E711
+    if servers[1] != None:
         errors['servers'] = servers[1]
     else:
         out['servers'] = servers[0]
@@ -130,7 +130,7 @@ def read_form():
     for name in ENDPOINTS:
         text = value_of('endpoint-' + name).strip()
         path = DEFAULTS['endpoints'][name] if len(text) == 0 else check_path(text)
-        if path == None:  # noqa: E711
+        if path == None:
             errors['endpoint-' + name] = ('A path starting with /, such as '
                                           + DEFAULTS['endpoints'][name]
                                           + ' (no spaces, ? or #).')
@@ -139,9 +139,9 @@ def read_form():
 
     for name in MS_FIELDS:
         parsed = parse_ms(value_of(name))
-        if parsed[1] != None:  # noqa: E711
+        if parsed[1] != None:
             errors[name] = parsed[1]
-        elif parsed[0] == None:  # noqa: E711
+        elif parsed[0] == None:
             out[name] = DEFAULTS[name]
         elif not is_ms_in_range(name, parsed[0]):
             errors[name] = 'Must be ' + range_text(ms_bounds(name)) + '.'
@@ -153,9 +153,9 @@ def read_form():
                                     + fmt.duration_text(out['failedResetMs']) + ').')
 
     parsed = parse_ms(value_of(HEDGE))
-    if parsed[1] != None:  # noqa: E711
+    if parsed[1] != None:
         errors[HEDGE] = parsed[1] + ' Leave it empty for automatic.'
-    elif parsed[0] != None and not is_ms_in_range(HEDGE, parsed[0]):  # noqa: E711
+    elif parsed[0] != None and not is_ms_in_range(HEDGE, parsed[0]):
         errors[HEDGE] = 'Must be ' + range_text(ms_bounds(HEDGE)) + ', or empty for automatic.'
     else:
         out[HEDGE] = parsed[0]
@@ -167,7 +167,7 @@ def read_form():
     else:
         provider['kind'] = kind
     base = check_base_url(value_of('provider-baseUrl'))
-    if base == None:  # noqa: E711
+    if base == None:
         errors['provider-baseUrl'] = ('An http:// or https:// URL, such as '
                                       + DEFAULTS['provider']['baseUrl'] + '.')
     else:
@@ -213,7 +213,7 @@ def to_store(settings):
         if settings[name] != DEFAULTS[name]:
             out[name] = settings[name]
     hedge = settings[HEDGE]
-    if hedge != None and hedge != field(DEFAULTS, HEDGE):  # noqa: E711
+    if hedge != None and hedge != field(DEFAULTS, HEDGE):
         out[HEDGE] = hedge
     if differs(settings['endpoints'], DEFAULTS['endpoints'], ENDPOINTS):
         out['endpoints'] = settings['endpoints']
@@ -233,7 +233,7 @@ def show_warnings(warnings):
     box = dom.by_id('warnings')
     items = dom.by_id('warnings-list')
     dom.clear(items)
-    if warnings == None or len(warnings) == 0:  # noqa: E711
+    if warnings == None or len(warnings) == 0:
         box.hidden = True
         return None
     for text in warnings:
@@ -249,9 +249,9 @@ def show_errors(errors):
         node = dom.by_id(field_id)
         problem = errors[field_id] if field_id in errors else None
         dom.set_field_error(node, dom.by_id(field_id + '-error'), problem)
-        if problem != None and first == None:  # noqa: E711
+        if problem != None and first == None:
             first = node
-    if first != None:  # noqa: E711
+    if first != None:
         first.focus()
     return len(Object.js_keys(errors))
 
@@ -259,9 +259,9 @@ def show_errors(errors):
 def update_human(name):
     """The '= 10 s' next to a millisecond field."""
     parsed = parse_ms(value_of(name))
-    if parsed[1] != None:  # noqa: E711
+    if parsed[1] != None:
         text = ''
-    elif parsed[0] == None:  # noqa: E711
+    elif parsed[0] == None:
         text = 'automatic' if name == HEDGE else '= default'
     elif parsed[0] == 0:
         text = ZERO_TEXT[name] if name in ZERO_TEXT else '= 0'
@@ -277,10 +277,10 @@ def required_origins(settings):
     origins = []
     for url in settings['servers']:
         pattern = host_pattern(url)
-        if pattern != None and pattern not in origins:  # noqa: E711
+        if pattern != None and pattern not in origins:
             origins.append(pattern)
     pattern = host_pattern(settings['provider']['baseUrl'])
-    if pattern != None and pattern not in origins:  # noqa: E711
+    if pattern != None and pattern not in origins:
         origins.append(pattern)
     return origins
 
@@ -373,14 +373,14 @@ async def on_reset(event):
     fill_form(resolve_settings(DEFAULTS, None)[0])
     show_warnings([])
     page['undo'] = previous
-    dom.by_id('undo').hidden = previous == None  # noqa: E711
+    dom.by_id('undo').hidden = previous == None
     save_message('Defaults restored: the stored settings were removed.', 'success')
     return None
 
 
 async def on_undo(event):
     previous = page['undo']
-    if previous == None:  # noqa: E711
+    if previous == None:
         return None
     await set_item(SETTINGS, previous)
     page['undo'] = None
@@ -422,7 +422,7 @@ def on_input(event):
     if target.id in MS_FIELDS or target.id == HEDGE:
         update_human(target.id)
     error_node = document.getElementById(target.id + '-error')
-    if error_node != None:  # noqa: E711
+    if error_node != None:
         dom.set_field_error(target, error_node, None)
 
 
@@ -434,7 +434,7 @@ def show_ranges():
                      + fmt.duration_text(bounds[1]) + '.')
     hedge_default = field(DEFAULTS, HEDGE)
     dom.set_text(dom.by_id(HEDGE + '-range'),
-                 'Default ' + ('automatic' if hedge_default == None  # noqa: E711
+                 'Default ' + ('automatic' if hedge_default == None
                                else fmt.duration_text(hedge_default))
                  + ' · at most ' + fmt.duration_text(ms_bounds(HEDGE)[1]) + '.')
 

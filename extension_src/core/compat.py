@@ -34,7 +34,7 @@ MAX_JSON_DEPTH = 32     # deeper foreign JSON is cut off (None): no recursion bo
 def is_str(x):
     """Is x a string?"""
     if IS_TRANSCRYPT:
-        return x != None and Object.prototype.toString.call(x) == '[object String]'  # noqa: E711
+        return x != None and Object.prototype.toString.call(x) == '[object String]'
     return isinstance(x, str)
 
 
@@ -69,13 +69,13 @@ def is_list(x):
 def is_object(x):
     """Is x a plain mapping (a dict, or a plain JS object)?"""
     if IS_TRANSCRYPT:
-        return x != None and Object.prototype.toString.call(x) == '[object Object]'  # noqa: E711
+        return x != None and Object.prototype.toString.call(x) == '[object Object]'
     return isinstance(x, dict)
 
 
 def is_missing(x):
     """Is x None, or JS undefined/null?"""
-    return x == None  # noqa: E711  (JS: == null also matches undefined)
+    return x == None  # JS: == null also matches undefined
 
 
 def has_own(obj, key):
@@ -92,7 +92,7 @@ def field(obj, key):
     if not has_own(obj, key):
         return None
     value = obj[key]
-    if value == None:  # noqa: E711
+    if value == None:
         return None
     return value
 

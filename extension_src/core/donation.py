@@ -26,7 +26,7 @@ def check_key_input(raw):
 
 def check_donor_input(raw):
     """[donor, None] (may be ''), or [None, message]: an optional name or e-mail."""
-    if raw == None:  # noqa: E711
+    if raw == None:
         return ['', None]
     if not is_str(raw):
         return [None, 'The name or e-mail must be text.']
@@ -108,7 +108,7 @@ class DonationRun:
             if url in self.posted:
                 continue
             verdict = self.health[url] if url in self.health else None
-            if verdict == None:  # noqa: E711
+            if verdict == None:
                 pending = True
                 continue
             if verdict == HEALTHY:

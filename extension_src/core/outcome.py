@@ -131,7 +131,7 @@ def _status_failure(status, body, retry_after_header, now_ms):
     reason = http_reason(status)
     if status == 429 or status == 503:
         hint_ms = retry_after_ms(retry_after_header, now_ms)
-        if hint_ms != None:  # noqa: E711
+        if hint_ms != None:
             return Outcome(RETRY_AFTER, reason + ', Retry-After ' + str(int(hint_ms / 1000)) + ' s',
                            status, None, hint_ms)
     detail = _server_error_text(body)
@@ -186,9 +186,9 @@ def key_outcome(status, is_json, body, retry_after_header, now_ms):
     if not is_object(body):
         return Outcome(INVALID, 'answer is not a JSON object', status)
     key = field(body, 'geminiApiKey')
-    if key == None:  # noqa: E711
+    if key == None:
         key = field(body, 'apiKey')
-    if key == None:  # noqa: E711
+    if key == None:
         return Outcome(INVALID, 'no API key in the answer', status)
     if not is_str(key):
         return Outcome(INVALID, 'API key is not a string', status)
@@ -196,7 +196,7 @@ def key_outcome(status, is_json, body, retry_after_header, now_ms):
     if len(key) == 0:
         return Outcome(INVALID, 'empty API key', status)
     problem = key_problem(key)
-    if problem != None:  # noqa: E711
+    if problem != None:
         return Outcome(INVALID, problem, status)
     return Outcome(OK, 'ok', status, key)
 
@@ -207,7 +207,7 @@ def health_outcome(status, is_json, body, retry_after_header, now_ms):
     if status < 200 or status > 299:
         return _status_failure(status, body if is_json else None, retry_after_header, now_ms)
     reported = field(body, 'status') if is_json else None
-    if reported == None:  # noqa: E711
+    if reported == None:
         return Outcome(OK, 'healthy', status)
     if is_str(reported) and (reported.lower() == 'healthy' or reported.lower() == 'ok'):
         return Outcome(OK, 'healthy', status)

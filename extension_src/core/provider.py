@@ -37,7 +37,7 @@ def request_spec(provider, api_key, mime_type, data_b64, image_url):
     prompt = provider['prompt']
     model = provider['model']
     if provider['kind'] == OPENAI:
-        if data_b64 != None:  # noqa: E711
+        if data_b64 != None:
             url_for_model = 'data:' + mime_type + ';base64,' + data_b64
         else:
             url_for_model = image_url

@@ -77,6 +77,6 @@ def retry_after_ms(value, now_ms):
     if _digits(text):
         return int(text) * 1000
     at_ms = parse_http_date_ms(text)
-    if at_ms == None:  # noqa: E711
+    if at_ms == None:
         return None
     return max(0, at_ms - now_ms)

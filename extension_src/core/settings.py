@@ -49,7 +49,7 @@ def ms_bounds(name):
 def is_ms_in_range(name, value):
     """Is value a whole number of ms within the bounds of setting name?"""
     bounds = ms_bounds(name)
-    return bounds != None and _ms_problem(value, bounds[0], bounds[1]) == None  # noqa: E711
+    return bounds != None and _ms_problem(value, bounds[0], bounds[1]) == None
 
 
 def ejection_fits(ejection_base_ms, failed_reset_ms):
@@ -71,7 +71,7 @@ def check_base_url(value):
     if len(url) == 0 or len(url) > MAX_URL_CHARS:
         return None
     parts = split_scheme(url)
-    if parts == None:  # noqa: E711
+    if parts == None:
         return None
     rest = parts[1]
     for ch in url:
@@ -96,7 +96,7 @@ def check_servers(value):
     out = []
     for item in value:
         url = check_base_url(item)
-        if url == None:  # noqa: E711
+        if url == None:
             return [None, 'not an http(s) URL: ' + str(item)[:80]]
         if url not in out:
             out.append(url)
@@ -148,7 +148,7 @@ def resolve_settings(defaults, stored):
                        'prompt': dp['prompt']}
     out['hedgeDelayMs'] = field(defaults, 'hedgeDelayMs')
 
-    if stored == None:  # noqa: E711
+    if stored == None:
         return [out, warnings]
     if not is_object(stored):
         warnings.append('settings: must be an object; using the defaults')
@@ -160,50 +160,50 @@ def resolve_settings(defaults, stored):
 
     for name in keys_of(MS_RANGES):
         value = field(stored, name)
-        if value == None:  # noqa: E711
+        if value == None:
             continue
         bounds = MS_RANGES[name]
         problem = _ms_problem(value, bounds[0], bounds[1])
-        if problem == None:  # noqa: E711
+        if problem == None:
             out[name] = value
         else:
             warnings.append('settings.' + name + ': ' + problem + '; ignored')
 
     hedge = field(stored, 'hedgeDelayMs')
-    if hedge != None:  # noqa: E711
+    if hedge != None:
         bounds = OPTIONAL_MS_RANGES['hedgeDelayMs']
         problem = _ms_problem(hedge, bounds[0], bounds[1])
-        if problem == None:  # noqa: E711
+        if problem == None:
             out['hedgeDelayMs'] = hedge
         else:
             warnings.append('settings.hedgeDelayMs: ' + problem + '; ignored')
 
     servers = field(stored, 'servers')
-    if servers != None:  # noqa: E711
+    if servers != None:
         checked = check_servers(servers)
-        if checked[0] == None:  # noqa: E711
+        if checked[0] == None:
             warnings.append('settings.servers: ' + checked[1] + '; ignored')
         else:
             out['servers'] = checked[0]
 
     endpoints = field(stored, 'endpoints')
-    if endpoints != None:  # noqa: E711
+    if endpoints != None:
         if not is_object(endpoints):
             warnings.append('settings.endpoints: must be an object; ignored')
         else:
             for name in ENDPOINT_NAMES:
                 value = field(endpoints, name)
-                if value == None:  # noqa: E711
+                if value == None:
                     continue
                 path = check_path(value)
-                if path == None:  # noqa: E711
+                if path == None:
                     warnings.append('settings.endpoints.' + name + ': must be a path like /'
                                     + name + '; ignored')
                 else:
                     out['endpoints'][name] = path
 
     provider = field(stored, 'provider')
-    if provider != None:  # noqa: E711
+    if provider != None:
         if not is_object(provider):
             warnings.append('settings.provider: must be an object; ignored')
         else:
@@ -233,21 +233,21 @@ def _check_ejection(out, defaults, stored, warnings):
 
 def _merge_provider(target, provider, warnings):
     kind = field(provider, 'kind')
-    if kind != None:  # noqa: E711
+    if kind != None:
         if is_str(kind) and kind in PROVIDER_KINDS:
             target['kind'] = kind
         else:
             warnings.append('settings.provider.kind: must be "gemini" or "openai"; ignored')
     base = field(provider, 'baseUrl')
-    if base != None:  # noqa: E711
+    if base != None:
         url = check_base_url(base)
-        if url == None:  # noqa: E711
+        if url == None:
             warnings.append('settings.provider.baseUrl: not an http(s) URL; ignored')
         else:
             target['baseUrl'] = url
     for name in ['model', 'prompt']:
         value = field(provider, name)
-        if value == None:  # noqa: E711
+        if value == None:
             continue
         limit = MAX_MODEL_CHARS if name == 'model' else MAX_PROMPT_CHARS
         if text_fits(name, value):

@@ -31,15 +31,15 @@ def split_scheme(url):
 
 def is_http_url(url):
     """Does url start with http:// or https:// (any case)?"""
-    return split_scheme(url) != None  # noqa: E711
+    return split_scheme(url) != None
 
 
 def without_scheme(url):
     """'localhost:3001/api' for 'http://localhost:3001/api'; any other text as it is ('' for None)."""
-    if url == None:  # noqa: E711
+    if url == None:
         return ''
     parts = split_scheme(str(url))
-    return str(url) if parts == None else parts[1]  # noqa: E711
+    return str(url) if parts == None else parts[1]
 
 
 def authority_of(rest):
@@ -55,7 +55,7 @@ def authority_of(rest):
 def host_and_port(url):
     """[scheme, 'host:port'] (lower-cased, no user info) of an http(s) URL, or None."""
     parts = split_scheme(url.strip() if is_str(url) else url)
-    if parts == None:  # noqa: E711
+    if parts == None:
         return None
     host = authority_of(parts[1]).lower()
     at_sign = host.rfind('@')
@@ -68,10 +68,10 @@ def host_and_port(url):
 
 def host_of(url):
     """'localhost:3001' for 'http://localhost:3001/api'; the text itself if it is no URL."""
-    if url == None:  # noqa: E711
+    if url == None:
         return ''
     parts = split_scheme(str(url))
-    if parts == None:  # noqa: E711
+    if parts == None:
         return str(url)
     return parts[1].split('/')[0]
 
@@ -91,7 +91,7 @@ def host_pattern(url):
     http://localhost:3000/api ... :3004/api share http://localhost/*.
     """
     found = host_and_port(url)
-    if found == None:  # noqa: E711
+    if found == None:
         return None
     host = _without_port(found[1])
     if len(host) == 0:
@@ -102,7 +102,7 @@ def host_pattern(url):
 def origin_of(url):
     """'scheme://host[:port]' of an http(s) URL, lower-cased, default ports dropped; or ''."""
     found = host_and_port(url)
-    if found == None:  # noqa: E711
+    if found == None:
         return ''
     scheme = found[0]
     host = found[1]

@@ -65,7 +65,7 @@ def _parse_data_url(url):
 
 async def _origin_permitted(url):
     pattern = host_pattern(url)
-    if pattern == None:  # noqa: E711
+    if pattern == None:
         return False
     return await chrome.permissions.contains({'origins': [pattern]})
 
@@ -78,7 +78,7 @@ FORBIDDEN_MESSAGE = ('Keypool does not load images from its key servers or its A
 async def _discard(resp):
     """Stop a download whose body Keypool will not read."""
     try:
-        if resp.body != None:  # noqa: E711
+        if resp.body != None:
             await resp.body.cancel()
     except Exception as e:
         log.warn('could not cancel a download: ' + str(e))
@@ -97,7 +97,7 @@ async def load_image(image_url, settings):
         if len(image_url) > im.MAX_DATA_URL_CHARS:
             raise AnalysisError(TOO_LARGE_MESSAGE)
         parsed = _parse_data_url(image_url)
-        if parsed == None or not parsed['mime'].startswith('image/'):  # noqa: E711
+        if parsed == None or not parsed['mime'].startswith('image/'):
             raise AnalysisError('That data: URL is not an image.')
         return parsed
     if not is_http_url(image_url):
@@ -122,7 +122,7 @@ async def load_image(image_url, settings):
         await _discard(resp)
         raise AnalysisError('Could not download the image: HTTP ' + str(resp.status) + '.')
     declared = resp.headers.js_get('content-type')
-    if declared != None and not declared.lower().strip().startswith('image/'):  # noqa: E711
+    if declared != None and not declared.lower().strip().startswith('image/'):
         await _discard(resp)
         raise AnalysisError('That address is not an image (it is ' + declared[:60] + ').')
     try:
@@ -130,10 +130,10 @@ async def load_image(image_url, settings):
     except Exception as e:
         raise AnalysisError('Could not download the image (' + str(e.js_name) + '). '
                             'Try "Analyze this tab" instead.')
-    if data == None:  # noqa: E711
+    if data == None:
         raise AnalysisError(TOO_LARGE_MESSAGE)
     mime = im.sniff_mime(Array.js_from(data.subarray(0, im.SNIFF_BYTES)))
-    if mime == None:  # noqa: E711
+    if mime == None:
         raise AnalysisError('That address is not an image Keypool can analyze '
                             '(PNG, JPEG, GIF, WebP, BMP, HEIC or AVIF).')
     return {'mime': mime, 'data': _bytes_to_base64(data.buffer)}
@@ -146,7 +146,7 @@ async def _call_provider(settings, api_key, image, image_url):
                            image_url if image_url != TAB else None)
     res = await request(spec['url'], 'POST', spec['headers'], JSON.stringify(spec['body']),
                         PROVIDER_TIMEOUT_MS, None)
-    if res['errorName'] != None:  # noqa: E711
+    if res['errorName'] != None:
         what = 'could not be reached'
         if res['errorName'] == 'TimeoutError':
             what = 'did not answer within ' + str(PROVIDER_TIMEOUT_MS // 1000) + ' s'
@@ -158,7 +158,7 @@ async def _call_provider(settings, api_key, image, image_url):
         return [None, {'kind': pv.failure_kind(res['status'], body),
                        'message': pv.failure_text(res['status'], body, api_key)}]
     text = pv.answer_text(provider['kind'], res['body']) if res['isJson'] else None
-    if text == None:  # noqa: E711
+    if text == None:
         return [None, {'kind': pv.FAILED, 'message': 'The AI provider gave no text for this image.'}]
     return [pv.result_text(text, api_key), None]
 
@@ -167,7 +167,7 @@ async def analyze(image_url, image):
     """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error."""
     settings = await load_settings()
     try:
-        if image == None:  # noqa: E711
+        if image == None:
             image = await load_image(image_url, settings)
         key_answer = await get_api_key()
         if not key_answer['ok']:
@@ -175,7 +175,7 @@ async def analyze(image_url, image):
         for attempt in range(2):
             await set_status(st.ANALYZING, st.INFO)
             result = await _call_provider(settings, key_answer['apiKey'], image, image_url)
-            if result[1] == None:  # noqa: E711
+            if result[1] == None:
                 return await _finish_ok(image_url, result[0], key_answer['server'])
             failure = result[1]
             if attempt == 0 and (failure['kind'] == pv.BAD_KEY or failure['kind'] == pv.EXHAUSTED):
@@ -213,7 +213,7 @@ async def _finish_error(image_url, message):
 async def capture_tab(window_id):
     """{mime, data} of a PNG of the visible part of the active tab, or raise AnalysisError."""
     try:
-        if window_id != None:  # noqa: E711
+        if window_id != None:
             data_url = await chrome.tabs.captureVisibleTab(window_id, {'format': 'png'})
         else:
             data_url = await chrome.tabs.captureVisibleTab({'format': 'png'})
@@ -267,7 +267,7 @@ async def pin_document(tab_id):
     in that document only: after they navigate elsewhere, the new site must
     not get the panel, whose text may describe the old one.
     """
-    if tab_id == None or tab_id < 0:  # noqa: E711
+    if tab_id == None or tab_id < 0:
         return None
     try:
         results = await chrome.scripting.executeScript({'target': {'tabId': tab_id, 'frameIds': [0]},
@@ -275,7 +275,7 @@ async def pin_document(tab_id):
     except Exception as e:
         log.warn('could not note the page the action came from: ' + str(e.message))
         return None
-    if results == None or len(results) == 0 or results[0].documentId == None:  # noqa: E711
+    if results == None or len(results) == 0 or results[0].documentId == None:
         return None
     return {'tabId': tab_id, 'documentId': results[0].documentId}
 
@@ -286,7 +286,7 @@ async def show_on_page(pin, answer):
     Some pages forbid scripts; a document the tab no longer shows is refused
     by Chrome ("No document with id"), and then nothing is shown.
     """
-    if pin == None:  # noqa: E711
+    if pin == None:
         return None
     if answer['ok']:
         args = ['Keypool', answer['text'], 'success']

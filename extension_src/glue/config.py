@@ -18,7 +18,7 @@ _warned = {'text': ''}
 
 def _resolved(stored):
     """[settings, warnings] for a stored `settings` value, memoized on its JSON."""
-    as_json = JSON.stringify(stored if stored != None else None)  # noqa: E711
+    as_json = JSON.stringify(stored if stored != None else None)
     if _memo['json'] != as_json:
         _memo['resolved'] = resolve_settings(build_config.DEFAULTS, stored)
         _memo['json'] = as_json
@@ -48,6 +48,6 @@ async def settings_report():
 async def is_offline():
     """Is the browser offline? (testConfig.offline lets e2e tests say so.)"""
     test_config = await get_item(TEST_CONFIG)
-    if test_config != None and test_config['offline'] == True:  # noqa: E711, E712
+    if test_config != None and test_config['offline'] == True:
         return True
-    return navigator.onLine == False  # noqa: E712
+    return navigator.onLine == False

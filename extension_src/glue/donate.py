@@ -36,16 +36,16 @@ _donating = __new__(Map())    # key -> the promise of its donation under way (me
 async def donate_key(raw_key, raw_donor):
     """{ok, message, server} or {ok: False, error, rejected?}."""
     checked = check_key_input(raw_key)
-    if checked[1] != None:  # noqa: E711
+    if checked[1] != None:
         await set_status(st.error_text(checked[1]), st.ERROR)
         return {'ok': False, 'error': checked[1], 'invalidInput': True}
     key = checked[0]
     donor_checked = check_donor_input(raw_donor)
-    if donor_checked[1] != None:  # noqa: E711
+    if donor_checked[1] != None:
         await set_status(st.error_text(donor_checked[1]), st.ERROR)
         return {'ok': False, 'error': donor_checked[1], 'invalidInput': True}
     running = _donating.js_get(key)
-    if running != None:  # noqa: E711
+    if running != None:
         log.info('joining the donation of key ' + mask_key(key) + ' already under way')
         return await running
     job = _donate(key, donor_checked[0])
@@ -98,7 +98,7 @@ async def _post_key(url, key, donor, settings):
     timeout_ms = settings['keyTimeoutMs']
     res = await request(url + settings['endpoints']['donate'], 'POST', headers,
                         JSON.stringify(body), timeout_ms, None)
-    if res['errorName'] != None:  # noqa: E711
+    if res['errorName'] != None:
         outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     else:
         outcome = oc.donate_outcome(res['status'], res['isJson'], res['body'],
@@ -116,9 +116,9 @@ async def _donate(key, donor):
     while True:
         pick = run.next_server(Date.now())
         url = pick[0]
-        if url == None:  # noqa: E711
+        if url == None:
             wait_ms = pick[1]
-            if wait_ms == None:  # noqa: E711
+            if wait_ms == None:
                 return await _nobody_took_it(run)
             racers = [c['promise'] for c in checks]
             if wait_ms >= 0:

@@ -25,7 +25,7 @@ def update_pool(settings, mutate):
         await POOL_HEALTH_ITEM.write(pool.to_obj())
         return result
     tail = _chain['tail']
-    if tail == None:  # noqa: E711
+    if tail == None:
         job = run()
     else:
         job = tail.then(run, run)

@@ -22,8 +22,8 @@ def warn(text):
 
 
 def error(text, err=None):
-    if err != None:  # noqa: E711
-        console.error(PREFIX + ' ' + text, str(err), err.stack if err.stack != None else '')  # noqa: E711
+    if err != None:
+        console.error(PREFIX + ' ' + text, str(err), err.stack if err.stack != None else '')
     else:
         console.error(PREFIX + ' ' + text)
 

@@ -14,10 +14,10 @@ from glue.store import get_item
 
 def is_from_this_extension(sender):
     """Only our own pages may talk to the worker; web pages and other extensions may not."""
-    if sender == None or sender.id != chrome.runtime.id:  # noqa: E711
+    if sender == None or sender.id != chrome.runtime.id:
         return False
     own_origin = 'chrome-extension://' + chrome.runtime.id + '/'
-    return sender.url == None or sender.url.startswith(own_origin)  # noqa: E711
+    return sender.url == None or sender.url.startswith(own_origin)
 
 
 async def pool_status():
@@ -42,7 +42,7 @@ async def handle(request, sender):
             return {'ok': False, 'error': 'Please give the address of an image.'}
         return await with_badge(analyze(request['imageUrl'].strip(), None))
     if kind == ct.MSG_ANALYZE_TAB:
-        window_id = sender.tab.windowId if sender.tab != None else None  # noqa: E711
+        window_id = sender.tab.windowId if sender.tab != None else None
         return await with_badge(analyze_tab(window_id))
     if kind == ct.MSG_RETRY_SERVER:
         if not is_str(request['url']):

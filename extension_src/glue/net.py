@@ -35,10 +35,10 @@ async def read_capped(resp, max_bytes):
     Reads the stream and cancels it at the cap: a 700 MB answer costs
     max_bytes, not 700 MB. A Content-Length over the cap is refused unread.
     """
-    if resp.body == None:  # noqa: E711
+    if resp.body == None:
         return __new__(Uint8Array(0))
     declared = resp.headers.js_get('content-length')
-    if declared != None and Number(declared) > max_bytes:  # noqa: E711
+    if declared != None and Number(declared) > max_bytes:
         await resp.body.cancel()
         return None
     reader = resp.body.getReader()
@@ -71,13 +71,13 @@ async def request(url, method, headers, body_text, timeout_ms, cancel_signal):
     """
     started_ms = monotonic_ms()
     signals = [AbortSignal.timeout(timeout_ms)]
-    if cancel_signal != None:  # noqa: E711
+    if cancel_signal != None:
         signals.append(cancel_signal)
     init = {'method': method, 'signal': AbortSignal.any(signals), 'cache': 'no-store',
             'credentials': 'omit', 'redirect': 'manual'}
-    if headers != None:  # noqa: E711
+    if headers != None:
         init['headers'] = headers          # a list of [name, value] pairs: safe for fetch
-    if body_text != None:  # noqa: E711
+    if body_text != None:
         init['body'] = body_text
     result = {'status': 0, 'isJson': False, 'body': None, 'retryAfter': None,
               'errorName': None, 'latencyMs': 0}
@@ -89,7 +89,7 @@ async def request(url, method, headers, body_text, timeout_ms, cancel_signal):
             result['status'] = resp.status
             result['retryAfter'] = resp.headers.js_get('retry-after')
             data = await read_capped(resp, MAX_ANSWER_BYTES)
-            if data == None:  # noqa: E711
+            if data == None:
                 result['status'] = 0
                 result['errorName'] = TOO_LARGE_ERROR
             else:
@@ -101,7 +101,7 @@ async def request(url, method, headers, body_text, timeout_ms, cancel_signal):
                     result['isJson'] = False
     except Exception as e:
         result['status'] = 0
-        result['errorName'] = e.js_name if e.js_name != None else 'Error'  # noqa: E711
+        result['errorName'] = e.js_name if e.js_name != None else 'Error'
         if result['errorName'] == 'cls':   # a Python exception: never from fetch itself
             result['errorName'] = 'Error'
     result['latencyMs'] = Math.round(monotonic_ms() - started_ms)

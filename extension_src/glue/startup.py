@@ -23,10 +23,10 @@ BADGE_CLEAR_MS = 8000
 
 def _is_in_progress(status):
     """An in-progress status written by a worker that is gone (every worker stamps its own)."""
-    if status == None or status['level'] != st.INFO:  # noqa: E711
+    if status == None or status['level'] != st.INFO:
         return False
     writer = status['worker']
-    if writer == None or writer == WORKER_ID:  # noqa: E711
+    if writer == None or writer == WORKER_ID:
         return False
     return status['text'] in IN_PROGRESS_TEXTS
 

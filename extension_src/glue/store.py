@@ -15,7 +15,7 @@ async def get_item(item):
     """The stored value of a core.contract StoreItem, or its fallback when absent."""
     got = await _area(item.area).js_get(item.key)
     value = got[item.key]
-    if value == None:  # noqa: E711
+    if value == None:
         return item.fallback
     return value
 
@@ -62,7 +62,7 @@ class Mirror:
         self.generation = self.generation + 1
 
     def _remember(self, value):
-        self.json = canonicalJson(value if value != None else None)  # noqa: E711
+        self.json = canonicalJson(value if value != None else None)
         self.value = JSON.parse(self.json)   # a private copy: nobody else can change it
         self.valid = True
 
@@ -71,7 +71,7 @@ class Mirror:
         if self.valid:
             return self.value
         generation = self.generation
-        if self.pending == None or self.pending_generation != generation:  # noqa: E711
+        if self.pending == None or self.pending_generation != generation:
             self.pending = get_item(self.item)
             self.pending_generation = generation
         value = await self.pending
@@ -94,7 +94,7 @@ class Mirror:
         if area != self.area or self.key not in changes:
             return None
         new_value = changes[self.key].newValue
-        if not self.valid or canonicalJson(new_value if new_value != None else None) != self.json:  # noqa: E711
+        if not self.valid or canonicalJson(new_value if new_value != None else None) != self.json:
             self.invalidate()
         return None
 

@@ -26,7 +26,7 @@ KIND_LABELS = {
 
 def kind_label(kind):
     """'Refused', 'Timed out'...; 'Failed' for a kind this page does not know."""
-    if kind != None and kind in KIND_LABELS:  # noqa: E711
+    if kind != None and kind in KIND_LABELS:
         return KIND_LABELS[kind]
     return 'Failed'
 
@@ -43,7 +43,7 @@ def _tenths(ms, unit_ms):
 
 def duration_text(ms):
     """A duration for people: '0 ms', '250 ms', '1.5 s', '5 min', '2 h', '1 d'."""
-    if ms == None or ms < 0:  # noqa: E711
+    if ms == None or ms < 0:
         return ''
     if ms < 1000:
         return str(int(ms)) + ' ms'
@@ -74,7 +74,7 @@ def span_text(ms):
 
 def ago_text(at_ms, now_ms):
     """'just now' or '42 s ago'; '' when at_ms is unknown."""
-    if at_ms == None:  # noqa: E711
+    if at_ms == None:
         return ''
     delta = now_ms - at_ms
     if delta < 1500:
@@ -84,7 +84,7 @@ def ago_text(at_ms, now_ms):
 
 def back_in_text(retry_at_ms, now_ms):
     """'back in 42 s', or 'due for a check' once the time has passed."""
-    if retry_at_ms == None:  # noqa: E711
+    if retry_at_ms == None:
         return ''
     delta = retry_at_ms - now_ms
     if delta <= 0:
@@ -94,7 +94,7 @@ def back_in_text(retry_at_ms, now_ms):
 
 def is_thumbnail_url(url):
     """May this URL be an <img src>? Only http(s) and data:image URLs."""
-    if url == None:  # noqa: E711
+    if url == None:
         return False
     text = str(url).strip()
     return urls.is_http_url(text) or text.lower().startswith('data:image/')
@@ -102,7 +102,7 @@ def is_thumbnail_url(url):
 
 def failure_text(kind, reason):
     """Why a server is out, for the pool list: 'Connection refused', 'HTTP 503 ...'."""
-    text = '' if reason == None else str(reason)  # noqa: E711
+    text = '' if reason == None else str(reason)
     if kind == 'refused' and (len(text) == 0 or text.lower() == 'connection refused'):
         return 'Connection refused'
     if (kind == 'http' or kind == 'retry_after') and len(text) > 0:

@@ -110,7 +110,7 @@ def action_text(act):
     if act.kind == failover.CHECK:
         return 'check ' + ' '.join(act.urls)
     if act.kind == failover.WAIT or act.kind == failover.BACKOFF:
-        return act.kind + ('' if act.wait_ms == None else ' ' + str(act.wait_ms))  # noqa: E711
+        return act.kind + ('' if act.wait_ms == None else ' ' + str(act.wait_ms))
     return act.kind + ': ' + act.message
 
 
