@@ -66,7 +66,7 @@ class KeyRun:
 
         hedge_credit: the pool's budget for blind hedges (core.hedge).
         """
-        self.avoid = avoid if avoid != None else []  # noqa: E711
+        self.avoid = avoid if avoid != None else []
         self.started_ms = started_ms
         self.n_servers = n_servers
         self.backoff_ms = backoff_ms
@@ -78,7 +78,7 @@ class KeyRun:
         self.attempts = 0
         self.lanes = 1          # attempts meant to run side by side (1 + hedges)
         self.last_start_ms = started_ms
-        self.hedge_credit = hedge_credit if hedge_credit != None else hedge.HEDGE_CREDIT_INITIAL  # noqa: E711
+        self.hedge_credit = hedge_credit if hedge_credit != None else hedge.HEDGE_CREDIT_INITIAL
         self.blind_hedges = 0
         self.evidence_hedges = 0
         self.check_started_ms = None    # when the liveness check was sent (once per run)
@@ -93,7 +93,7 @@ class KeyRun:
         self.tried.append(url)
         self.in_flight.append(url)
         self.attempts = self.attempts + 1
-        if now_ms != None:  # noqa: E711
+        if now_ms != None:
             self.last_start_ms = now_ms
 
     def finish(self, url, outcome):
@@ -108,7 +108,7 @@ class KeyRun:
         if not answered:
             return None
         self.answered[url] = latency_ms
-        if self.first_answer_ms == None:  # noqa: E711
+        if self.first_answer_ms == None:
             self.first_answer_ms = now_ms
         return None
 
@@ -127,9 +127,9 @@ class KeyRun:
         timers survive a wall-clock jump); wall_ms, the pool ledger's epoch ms
         (default: now_ms, for a single clock as in the simulations and vectors).
         """
-        wall = wall_ms if wall_ms != None else now_ms  # noqa: E711
+        wall = wall_ms if wall_ms != None else now_ms
         if self.trial == None and self.attempts == 0 and self.round == 1 \
-                and self.check_started_ms == None and pool.outage != None:  # noqa: E711
+                and self.check_started_ms == None and pool.outage != None:
             outage = pool.outage
             if outage.since_ms <= wall and wall < outage.trial_at_ms:
                 return Action(GIVE_UP, None, None, None, outage_message(outage, wall,
@@ -140,7 +140,7 @@ class KeyRun:
         if len(self.in_flight) < self.lanes:
             url = None if self.is_past_deadline(now_ms) or self._said_pool_empty() \
                 else self.next_server(pool, wall, random_fn)
-            if url != None:  # noqa: E711
+            if url != None:
                 return Action(START, url)
             if len(self.in_flight) == 0:
                 if self.can_retry_round(now_ms, self.backoff_ms):
@@ -174,10 +174,10 @@ class KeyRun:
             pool.outage = None
             return None
         kind = self.pool_wide_failure(pool.servers)
-        if self.trial != None:  # noqa: E711
-            pool.outage_trial_failed(kind if kind != None else self.trial, now_ms, base_ms,  # noqa: E711
+        if self.trial != None:
+            pool.outage_trial_failed(kind if kind != None else self.trial, now_ms, base_ms,
                                      cap_ms, random_fn)
-        elif kind != None and pool.outage == None:  # noqa: E711
+        elif kind != None and pool.outage == None:
             pool.enter_outage(kind, now_ms, base_ms, cap_ms, random_fn)
         return None
 
@@ -212,7 +212,7 @@ class KeyRun:
                 return self._hedge_to(pool, wall_ms, random_fn, False)
             return Action(WAIT, None, blind_at_ms - now_ms)
         wake_ms = []
-        if self.check_started_ms == None:  # noqa: E711
+        if self.check_started_ms == None:
             check_at_ms = self.last_start_ms + hedge.liveness_check_ms(delay_ms, pool.latencies_ms)
             if now_ms >= check_at_ms:
                 self.check_started_ms = now_ms
@@ -221,7 +221,7 @@ class KeyRun:
                 self.checked = urls
                 return Action(CHECK, None, None, urls)
             wake_ms.append(check_at_ms)
-        elif self.first_answer_ms != None:  # noqa: E711
+        elif self.first_answer_ms != None:
             evidence_at_ms = self.first_answer_ms + hedge.liveness_grace_ms(self._fastest_answer_ms())
             alive = [u for u in untried if u in self.answered]
             if len(alive) > 0 and self._silent_in_flight() > 0:
@@ -241,9 +241,9 @@ class KeyRun:
         for url in self.checked:
             if url in self.answered:
                 ms = self.answered[url]
-                if fastest == None or ms < fastest:  # noqa: E711
+                if fastest == None or ms < fastest:
                     fastest = ms
-        return fastest if fastest != None else 0  # noqa: E711
+        return fastest if fastest != None else 0
 
     def _silent_in_flight(self):
         """In-flight servers that were checked and have not answered their health check."""
@@ -251,7 +251,7 @@ class KeyRun:
 
     def _hedge_to(self, pool, now_ms, random_fn, evidence):
         url = self.next_server(pool, now_ms, random_fn)
-        if url == None:  # noqa: E711
+        if url == None:
             return Action(WAIT)
         return self._hedge_action_for(url, evidence)
 
@@ -273,14 +273,14 @@ class KeyRun:
 
         An outage trial may ask any server: every one is out, that is the point.
         """
-        if self.trial != None:  # noqa: E711
+        if self.trial != None:
             untried = [u for u in pool.servers if u not in self.tried]
             return self._random_of(untried, random_fn) if len(untried) > 0 else None
         if len(self.avoid) > 0:
             excluded = [u for u in self.tried]     # no list + list: Transcrypt joins strings
             excluded.extend(self.avoid)
             preferred = pool.pick(now_ms, random_fn, excluded)
-            if preferred != None:  # noqa: E711
+            if preferred != None:
                 return preferred
         return pool.pick(now_ms, random_fn, self.tried)
 
@@ -299,7 +299,7 @@ class KeyRun:
         failure was a time out (hanging servers still hang 2 s later, and each
         request costs them a Gemini call), nor in an outage trial.
         """
-        if self._said_pool_empty() or self.trial != None:  # noqa: E711
+        if self._said_pool_empty() or self.trial != None:
             return False
         only_timeouts = len(self.failures) > 0
         for item in self.failures:

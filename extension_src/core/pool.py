@@ -69,9 +69,9 @@ class ServerHealth:
         """
         if self.failures == 0:
             return AVAILABLE
-        if self.failed_at_ms != None and now_ms < self.failed_at_ms:  # noqa: E711
+        if self.failed_at_ms != None and now_ms < self.failed_at_ms:
             return PROBATION
-        if self.retry_at_ms != None and now_ms < self.retry_at_ms:  # noqa: E711
+        if self.retry_at_ms != None and now_ms < self.retry_at_ms:
             return FAILED
         return PROBATION
 
@@ -156,7 +156,7 @@ class Pool:
         credit = field(ledger, 'hedgeCredit') if is_object(ledger) else None
         self.hedge_credit = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
         self.outage = _outage_from_obj(field(ledger, 'outage')) if is_object(ledger) else None
-        if self.outage != None and not _same_servers(field(field(ledger, 'outage'), 'servers'),  # noqa: E711
+        if self.outage != None and not _same_servers(field(field(ledger, 'outage'), 'servers'),
                                                      self.servers):
             self.outage = None      # it was about other servers: the settings changed since
         last_used = field(ledger, 'lastUsed') if is_object(ledger) else None
@@ -175,7 +175,7 @@ class Pool:
                 'lastUsed': self.last_used_ms, 'probeCredit': self.probe_credit}
 
     def _outage_obj(self):
-        if self.outage == None:  # noqa: E711
+        if self.outage == None:
             return None
         obj = self.outage.to_obj()
         obj['servers'] = [u for u in self.servers]
@@ -226,14 +226,14 @@ class Pool:
         fail again. The key route itself decides, once their time out is over.
         None during an outage: the next request's trial is the probe.
         """
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             return []
         return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION
                 and self.health[u].kind != POOL_EMPTY]
 
     def in_use(self, now_ms):
         """Did a key fetch end within PROBE_ACTIVE_MS? (A clock set back counts as yes.)"""
-        if self.last_used_ms == None:  # noqa: E711
+        if self.last_used_ms == None:
             return False
         return now_ms - self.last_used_ms < PROBE_ACTIVE_MS
 
@@ -251,7 +251,7 @@ class Pool:
         """
         if not self.in_use(now_ms):
             return []
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             if self.outage.kind == OUTAGE_EMPTY or now_ms < self.outage.trial_at_ms:
                 return []   # /health says nothing about keys: an empty pool's trial is a request
             if len(busy) > 0:
@@ -278,24 +278,24 @@ class Pool:
         """
         if not self.in_use(now_ms):
             return None
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             if self.outage.kind == OUTAGE_EMPTY:
                 return None
             when_ms = self.outage.trial_at_ms
         else:
             when_ms = self.next_retry_at_ms(now_ms)
-            if when_ms == None and (len(self.due_for_probe(now_ms)) == 0  # noqa: E711
+            if when_ms == None and (len(self.due_for_probe(now_ms)) == 0
                                     or self.probe_credit < 1):
                 return None
         soon_ms = now_ms + interval_ms
-        when_ms = soon_ms if when_ms == None else max(when_ms, soon_ms)  # noqa: E711
+        when_ms = soon_ms if when_ms == None else max(when_ms, soon_ms)
         if self.last_used_ms + PROBE_ACTIVE_MS <= when_ms:
             return None     # it would fire when the browser is no longer in use
         return when_ms + int(interval_ms * PROBE_JITTER * random_fn())
 
     def refilled(self, now_ms):
         """A donation was accepted: servers out because the pool was empty are back."""
-        if self.outage != None and self.outage.kind == OUTAGE_EMPTY:  # noqa: E711
+        if self.outage != None and self.outage.kind == OUTAGE_EMPTY:
             self.outage = None
         for url in self.servers:
             if self.health[url].kind == POOL_EMPTY:
@@ -306,12 +306,12 @@ class Pool:
 
         It times the probe alarm, and an outage has no background probes.
         """
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             return None
         soonest = None
         for url in self.servers:
             h = self.health[url]
-            if h.state(now_ms) == FAILED and (soonest == None or h.retry_at_ms < soonest):  # noqa: E711
+            if h.state(now_ms) == FAILED and (soonest == None or h.retry_at_ms < soonest):
                 soonest = h.retry_at_ms
         return soonest
 
@@ -327,7 +327,7 @@ class Pool:
         h.failed_at_ms = now_ms
         h.kind = outcome.kind
         h.reason = outcome.reason
-        if outcome.retry_after_ms != None:  # noqa: E711
+        if outcome.retry_after_ms != None:
             eject_ms = retry_after_ejection_ms(outcome.retry_after_ms, cap_ms)
         else:
             eject_ms = ejection_ms(h.failures, base_ms, cap_ms, random_fn)
@@ -343,7 +343,7 @@ class Pool:
         h.kind = None
         h.reason = None
         self.outage = None      # one server gave a good answer: the pool is not down
-        if latency_ms != None:  # noqa: E711
+        if latency_ms != None:
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
 
     def enter_outage(self, kind, now_ms, base_ms, cap_ms, random_fn):
@@ -353,7 +353,7 @@ class Pool:
         who just started a server is not kept waiting); an empty pool waits
         for its first trial. core.ejection.outage_trial_gap_ms spaces the later ones.
         """
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             self.outage.kind = kind
             return None
         first_ms = now_ms
@@ -364,7 +364,7 @@ class Pool:
 
     def outage_trial_failed(self, kind, now_ms, base_ms, cap_ms, random_fn):
         """A trial found no key either: the next one waits longer (jittered); the gap in ms."""
-        if self.outage == None:  # noqa: E711
+        if self.outage == None:
             self.outage = Outage(kind, now_ms, 0, now_ms)
         o = self.outage
         o.kind = kind
@@ -375,7 +375,7 @@ class Pool:
 
     def probe_failed(self, now_ms, base_ms, cap_ms, random_fn):
         """A background probe found its server still failing: in an outage, a failed trial."""
-        if self.outage != None:  # noqa: E711
+        if self.outage != None:
             self.outage_trial_failed(self.outage.kind, now_ms, base_ms, cap_ms, random_fn)
 
     def settle_hedge_credit(self, credit_after_run):

@@ -27,7 +27,7 @@ async def check_health(url, settings, cancel_signal):
     timeout_ms = settings['healthTimeoutMs']
     res = await request(url + settings['endpoints']['health'], 'GET', None, None, timeout_ms,
                         cancel_signal)
-    if res['errorName'] != None:  # noqa: E711
+    if res['errorName'] != None:
         return await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url, settings)
     return oc.health_outcome(res['status'], res['isJson'], res['body'], res['retryAfter'],
                              Date.now())
@@ -71,7 +71,7 @@ def mark_ok(settings, url, latency_ms):
 
 async def probe(url, settings):
     """Health-check one server and record the result; the Outcome."""
-    if _probing[url] == True:  # noqa: E712
+    if _probing[url] == True:
         return None
     _probing[url] = True
     try:
@@ -92,7 +92,7 @@ async def probe(url, settings):
 async def probe_due(settings):
     """Probe what the pool says is due now (core.pool.Pool.take_probes: at most one), then
     plan the next alarm."""
-    busy = [u for u in settings['servers'] if _probing[u] == True]  # noqa: E712
+    busy = [u for u in settings['servers'] if _probing[u] == True]
 
     def take(pool):
         return pool.take_probes(Date.now(), Math.random, busy, settings['ejectionBaseMs'],
@@ -112,7 +112,7 @@ async def schedule_probe_alarm(settings):
     pool = await read_pool(settings)
     now_ms = Date.now()
     when_ms = pool.next_probe_at_ms(now_ms, settings['probeIntervalMs'], Math.random)
-    if when_ms == None:  # noqa: E711
+    if when_ms == None:
         await chrome.alarms.js_clear(PROBE_ALARM)
         return None
     await chrome.alarms.create(PROBE_ALARM, {'when': max(when_ms, now_ms + 50)})
@@ -142,7 +142,7 @@ async def retry_server_now(url):
         await update_pool(settings, lambda p: p.used(Date.now()))
     outcome = await probe(url, settings)
     await schedule_probe_alarm(settings)
-    if outcome == None:  # noqa: E711
+    if outcome == None:
         return {'ok': True, 'healthy': None, 'message': 'A check of this server is already running.'}
     if outcome.is_ok():
         return {'ok': True, 'healthy': True, 'message': 'The server answered: it is back in the pool.'}

@@ -37,12 +37,12 @@ def may_join(flight_avoid, avoid_server):
     A fetch that may pick the server whose key was just refused could hand
     that caller the same refused key back.
     """
-    return avoid_server == None or avoid_server == flight_avoid  # noqa: E711
+    return avoid_server == None or avoid_server == flight_avoid
 
 
 def _fresh(settings, cached):
     """The cached {apiKey, server, fetchedAt} if still fresh for these settings, else None."""
-    if settings['keyCacheMs'] <= 0 or cached == None:  # noqa: E711
+    if settings['keyCacheMs'] <= 0 or cached == None:
         return None
     age_ms = Date.now() - cached['fetchedAt']
     if age_ms < 0 or age_ms >= settings['keyCacheMs'] or cached['server'] not in settings['servers']:
@@ -54,7 +54,7 @@ def _fresh(settings, cached):
 async def drop_cached_key(api_key):
     """Forget the cached key (the provider refused it)."""
     cached = await KEY_CACHE_ITEM.read()
-    if cached != None and (api_key == None or cached['apiKey'] == api_key):  # noqa: E711
+    if cached != None and (api_key == None or cached['apiKey'] == api_key):
         await KEY_CACHE_ITEM.remove()
 
 
@@ -73,11 +73,11 @@ async def get_api_key(use_cache=True, avoid_server=None):
     ledger = both[1]
     if use_cache:
         cached = _fresh(settings, both[2])
-        if cached != None:  # noqa: E711
+        if cached != None:
             log.info('using cached API key ' + mask_key(cached['apiKey']) + ' from ' + cached['server'])
             return {'ok': True, 'apiKey': cached['apiKey'], 'server': cached['server'],
                     'cached': True}
-    if _in_flight['promise'] != None and may_join(_in_flight['avoid'], avoid_server):  # noqa: E711
+    if _in_flight['promise'] != None and may_join(_in_flight['avoid'], avoid_server):
         log.info('joining the key fetch already under way')
         return await _in_flight['promise']
     job = _fetch_and_cache(settings, avoid_server, ledger)
@@ -110,7 +110,7 @@ async def _attempt(url, settings, timeout_ms, signal):
         res = await request(url + settings['endpoints']['key'], 'GET', None, None, timeout_ms,
                             signal)
         latency_ms = res['latencyMs']
-        if res['errorName'] != None:  # noqa: E711
+        if res['errorName'] != None:
             # The failure path only: a refused request on a host without permission
             # may be the browser's CORS block, which blames no server.
             outcome = await unless_blocked(oc.error_outcome(res['errorName'], timeout_ms), url,
@@ -138,7 +138,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
     """
     servers = settings['servers']
     n = len(servers)
-    avoid = [avoid_server] if avoid_server != None else []  # noqa: E711
+    avoid = [avoid_server] if avoid_server != None else []
     pool = Pool(servers, ledger)
     # The run's deadline and the hedge timer use the monotonic clock; the pool's
     # ledger (stored, shared across workers) keeps wall-clock epoch ms.
@@ -207,12 +207,12 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
             # WAIT: for an attempt, a liveness answer, or the time the core named.
             racers = [a['promise'] for a in attempts]
             racers.extend([c['promise'] for c in checks])
-            if step.wait_ms != None:  # noqa: E711
+            if step.wait_ms != None:
                 racers.append(timer(step.wait_ms, HEDGE_TICK))
             done = await Promise.race(racers)
             if done == HEDGE_TICK:
                 continue
-            if done['check'] != None:  # noqa: E711
+            if done['check'] != None:
                 checks = [c for c in checks if c['url'] != done['check']]
                 run.saw_health(done['check'], done['answered'], done['latencyMs'], monotonic_ms())
                 continue
@@ -299,7 +299,7 @@ async def _eject_silent(settings, run, losers):
     Their liveness check may run on for healthTimeoutMs; without this, the
     next request could pick one of them and wait for its own check.
     """
-    if run.first_answer_ms == None:  # noqa: E711
+    if run.first_answer_ms == None:
         return None
     loser_urls = [a['url'] for a in losers]
     for url in run.checked:
