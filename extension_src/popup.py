@@ -31,8 +31,8 @@ row_nodes = {}  # server URL -> its list item's nodes, kept so focus survives re
 
 
 def value_or_none(obj, key):
-    value = obj[key] if obj != None else None
-    return None if value == None else value
+    value = obj[key] if obj != None else None  # noqa: E711
+    return None if value == None else value  # noqa: E711
 
 
 def run(promise):
@@ -45,7 +45,7 @@ def run(promise):
 def render_status():
     status = state['status']
     box = dom.by_id('status')
-    if status == None:
+    if status == None:  # noqa: E711
         dom.set_text(dom.by_id('status-text'), 'Ready.')
         dom.set_text(dom.by_id('status-age'), '')
         box.setAttribute('data-level', 'info')
@@ -84,7 +84,7 @@ def make_row(url):
 
 def update_row(nodes, row, now_ms):
     failed = row['state'] == 'failed'
-    probation = not failed and row['probation'] == True
+    probation = not failed and row['probation'] == True  # noqa: E712
     if failed:
         nodes['li'].setAttribute('data-state', 'failed')
         parts = ['Failed ' + fmt.ago_text(row['failedAt'], now_ms)]
@@ -118,7 +118,7 @@ def render_pool():
         nodes = row_nodes[url] if url in row_nodes else make_row(url)
         update_row(nodes, row, now_ms)
         here = list_node.children[index]
-        if here == None:
+        if here == None:  # noqa: E711
             list_node.appendChild(nodes['li'])
         elif here is not nodes['li']:
             list_node.insertBefore(nodes['li'], here)
@@ -136,8 +136,8 @@ def render_pool():
 def is_due(row, now_ms):
     """Has a failed server's time out passed, or is it waiting for its check?"""
     if row['state'] == 'failed':
-        return row['retryAt'] != None and row['retryAt'] <= now_ms
-    return row['probation'] == True
+        return row['retryAt'] != None and row['retryAt'] <= now_ms  # noqa: E711
+    return row['probation'] == True  # noqa: E712
 
 
 async def refresh_pool():
@@ -176,9 +176,9 @@ async def retry_server(url, nodes):
         dom.set_busy(button, False)
     if answer['ok']:
         text = answer['message']
-        if answer['healthy'] == True:
+        if answer['healthy'] == True:  # noqa: E712
             level = 'success'
-        elif answer['healthy'] == False:
+        elif answer['healthy'] == False:  # noqa: E712
             level = 'error'
         else:
             level = 'info'  # a check was already running
@@ -197,7 +197,7 @@ async def retry_server(url, nodes):
 def render_last():
     last = state['last']
     section = dom.by_id('last')
-    if last == None:
+    if last == None:  # noqa: E711
         section.hidden = True
         return None
     section.hidden = False
@@ -207,7 +207,7 @@ def render_last():
     if url == 'tab':
         thumb.hidden = True
         tab_box.hidden = False
-    elif fmt.is_thumbnail_url(url) and value_or_none(last, 'error') == None:
+    elif fmt.is_thumbnail_url(url) and value_or_none(last, 'error') == None:  # noqa: E711
         # Only an image Keypool loaded: a failed address may be a key server's
         # (core.image), and an <img> would fetch it again at every open.
         if thumb.getAttribute('src') != url:
@@ -222,7 +222,7 @@ def render_last():
     parts = []
     if url == 'tab':
         parts.append('Screenshot of a tab')
-    if error != None:
+    if error != None:  # noqa: E711
         text_node.setAttribute('data-level', 'error')
         dom.set_text(text_node, error)
         parts.append('Failed')
@@ -230,7 +230,7 @@ def render_last():
         text_node.removeAttribute('data-level')
         dom.set_text(text_node, value_or_none(last, 'text'))
         server = value_or_none(last, 'server')
-        if server != None:
+        if server != None:  # noqa: E711
             parts.append('Key from ' + fmt.host_of(server))
     age = fmt.ago_text(value_or_none(last, 'at'), Date.now())
     if len(age) > 0:
@@ -260,7 +260,7 @@ def image_url_problem(raw):
         return None
     if not (lower.startswith('http://') or lower.startswith('https://')):
         return 'Use an http://, https:// or data:image address.'
-    if not is_valid_url(raw) or fmt.origin_pattern(raw) == None:
+    if not is_valid_url(raw) or fmt.origin_pattern(raw) == None:  # noqa: E711
         return 'That is not a valid address.'
     return None
 
@@ -281,7 +281,7 @@ def on_analyze_submit(event):
     field = dom.by_id('image-url')
     raw = field.value.strip()
     problem = image_url_problem(raw)
-    if problem != None:
+    if problem != None:  # noqa: E711
         field.setAttribute('aria-invalid', 'true')
         analyze_message(problem, 'error')
         field.focus()
@@ -289,7 +289,7 @@ def on_analyze_submit(event):
     field.removeAttribute('aria-invalid')
     pattern = fmt.origin_pattern(raw)
     granted = Promise.resolve(True)
-    if pattern != None:
+    if pattern != None:  # noqa: E711
         # No await before this line: Chrome shows its prompt only during the click.
         try:
             granted = chrome.permissions.request({'origins': [pattern]})
@@ -378,9 +378,9 @@ def on_donate_submit(event):
     donor_checked = check_donor_input(donor_field.value)
     dom.set_field_error(key_field, dom.by_id('donate-key-error'), key_checked[1])
     dom.set_field_error(donor_field, dom.by_id('donor-error'), donor_checked[1])
-    if key_checked[1] != None or donor_checked[1] != None:
+    if key_checked[1] != None or donor_checked[1] != None:  # noqa: E711
         donate_message(None, 'info')
-        (key_field if key_checked[1] != None else donor_field).focus()
+        (key_field if key_checked[1] != None else donor_field).focus()  # noqa: E711
         return None
     run(donate(key_checked[0], donor_checked[0]))
     return None
@@ -406,7 +406,7 @@ async def donate(key, donor):
         dom.by_id('donate-form').reset()
         set_key_visible(False)
         where = fmt.host_of(answer['server'])
-        if answer['alreadyInPool'] == True:
+        if answer['alreadyInPool'] == True:  # noqa: E712
             donate_message(answer['message'], 'success')
         else:
             donate_message('Thank you! Your key was added to the pool'
@@ -414,7 +414,7 @@ async def donate(key, donor):
     else:
         # The key stays in the field, so that the person can fix it or try again.
         error = redact(answer['error'], key)
-        if answer['invalidInput'] == True:
+        if answer['invalidInput'] == True:  # noqa: E712
             dom.set_field_error(key_field, dom.by_id('donate-key-error'), error)
         donate_message(error, 'error')
     return None
@@ -446,7 +446,7 @@ def tick():
     now_ms = Date.now()
     render_status()
     render_pool()
-    if state['last'] != None:
+    if state['last'] != None:  # noqa: E711
         render_last()
     due = len([r for r in state['rows'] if is_due(r, now_ms)]) > 0
     if due and not state['fetching'] and now_ms - state['fetchedAt'] >= DUE_REFRESH_GAP_MS:
