@@ -1,5 +1,6 @@
 """A donation: checks on the key before any network, then the flow's decisions (CONTRACT.md §1 donate)."""
 
+from core import outcome as oc
 from core.compat import is_str
 
 MAX_KEY_CHARS = 512
@@ -125,17 +126,17 @@ class DonationRun:
     def after_post(self, url, kind, reason):
         """ACCEPTED, IN_POOL, REJECTED or NEXT for a POST's outcome kind (core.outcome)."""
         self.posted.append(url)
-        if kind == 'ok':
+        if kind == oc.OK:
             return ACCEPTED
-        if kind == 'rejected':
+        if kind == oc.REJECTED:
             if self.ambiguous and is_already_donated(reason):
                 return IN_POOL
             return REJECTED
-        if kind == 'timeout' or kind == 'refused':
+        if kind == oc.TIMEOUT or kind == oc.NETWORK_ERROR:
             # The request may have reached the server and been stored: a later
             # "already donated" then means the key is in, not that it was refused.
             self.ambiguous = True
-        if kind == 'blocked':
+        if kind == oc.BLOCKED:
             self.blocked.append(url)
         return NEXT
 

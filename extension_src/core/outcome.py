@@ -16,7 +16,9 @@ from core.retry_after import retry_after_ms
 
 OK = 'ok'
 TIMEOUT = 'timeout'          # our AbortSignal timed out: the server may be hanging
-REFUSED = 'refused'          # fetch() threw: connection refused, reset or unreachable
+NETWORK_ERROR = 'network'    # fetch() threw: refused, reset, DNS, TLS, no route (the browser
+                             # says only "Failed to fetch", so Keypool cannot tell which)
+NETWORK_ERROR_REASON = 'network error (refused, unreachable or reset)'
 HTTP = 'http'                # non-2xx status
 RETRY_AFTER = 'retry_after'  # 429 / 503 with a usable Retry-After: cool down exactly that long
 INVALID = 'invalid'          # 2xx with a body that is not the contract's JSON
@@ -100,8 +102,8 @@ def error_outcome(error_name, timeout_ms):
 
     TimeoutError: our own deadline; AbortError: cancelled by us (a lost hedge or
     the end of the user action); RedirectError / TooLargeError (glue.net): an
-    unusable answer; anything else (TypeError 'Failed to fetch'): the network
-    refused us.
+    unusable answer; anything else (TypeError 'Failed to fetch'): a network
+    error of any kind (refused, reset, DNS, TLS), which the browser does not name.
     """
     if error_name == 'TimeoutError':
         return Outcome(TIMEOUT, 'timeout after ' + str(timeout_ms) + ' ms')
@@ -111,7 +113,7 @@ def error_outcome(error_name, timeout_ms):
         return Outcome(INVALID, 'answered with a redirect, which Keypool does not follow')
     if error_name == TOO_LARGE_ERROR:
         return Outcome(INVALID, 'answer too large')
-    return Outcome(REFUSED, 'connection refused')
+    return Outcome(NETWORK_ERROR, NETWORK_ERROR_REASON)
 
 
 def _server_error_text(body):

@@ -78,7 +78,7 @@ async def _health_verdict(url, settings):
             verdict = HEALTHY
         elif outcome.kind == oc.BLOCKED:
             blocked = True
-        elif outcome.kind == oc.REFUSED or outcome.kind == oc.TIMEOUT:
+        elif outcome.kind == oc.NETWORK_ERROR or outcome.kind == oc.TIMEOUT:
             await mark_failed(settings, url, outcome)
         elif outcome.kind != oc.ABORTED:
             verdict = ANSWERED      # up, but its /health says otherwise: try it after the healthy
@@ -146,7 +146,7 @@ async def _donate(key, donor):
             text = 'The server did not accept this key: ' + outcome.reason
             await set_status(st.error_text(text), st.ERROR)
             return {'ok': False, 'error': text, 'rejected': True, 'server': url}
-        if outcome.kind == oc.REFUSED and await is_offline():
+        if outcome.kind == oc.NETWORK_ERROR and await is_offline():
             return await _offline()
         if outcome.kind == oc.BLOCKED:
             log.warn('donation: the browser blocked the request to ' + url + ' (' + outcome.reason

@@ -14,7 +14,7 @@ origin_pattern = urls.host_pattern
 
 # Failure kinds of core.outcome, as a short label for the popup.
 KIND_LABELS = {
-    'refused': 'Refused',
+    'network': 'Network error',
     'timeout': 'Timed out',
     'http': 'HTTP error',
     'retry_after': 'Asked to wait',
@@ -101,10 +101,10 @@ def is_thumbnail_url(url):
 
 
 def failure_text(kind, reason):
-    """Why a server is out, for the pool list: 'Connection refused', 'HTTP 503 ...'."""
+    """Why a server is out, for the pool list: 'Network error: ...', 'HTTP 503 ...'."""
     text = '' if reason == None else str(reason)
-    if kind == 'refused' and (len(text) == 0 or text.lower() == 'connection refused'):
-        return 'Connection refused'
+    if kind == 'network' and (len(text) == 0 or text.startswith('network error')):
+        return 'Network error: refused, unreachable or reset'
     if (kind == 'http' or kind == 'retry_after') and len(text) > 0:
         return text  # 'HTTP 503 Service Unavailable, Retry-After 120 s' says it all
     label = kind_label(kind)

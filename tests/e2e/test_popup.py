@@ -90,7 +90,7 @@ def test_refused_server_shows_failed_with_reason_and_retry_now_brings_it_back(ex
     expect(r).to_have_attribute("data-state", "failed")
     expect(r.locator(".server-state")).to_contain_text("Failed")
     expect(r.locator(".server-state")).to_contain_text(re.compile(r"back in \d+ (s|min)"))
-    expect(r.locator(".server-detail")).to_have_text("Connection refused")
+    expect(r.locator(".server-detail")).to_have_text("Network error: refused, unreachable or reset")
     expect(page.locator("#pool-summary")).to_have_text("4 of 5 available")
 
     # still down: "Retry now" says so and the server stays out

@@ -12,7 +12,7 @@ BASE_MS = 5000
 CAP_MS = 300000
 
 urls = st.integers(min_value=1, max_value=20).map(lambda n: [f"http://s{i}.test/api" for i in range(n)])
-kinds = st.sampled_from([oc.TIMEOUT, oc.REFUSED, oc.HTTP, oc.INVALID, oc.OUTPACED, oc.RETRY_AFTER])
+kinds = st.sampled_from([oc.TIMEOUT, oc.NETWORK_ERROR, oc.HTTP, oc.INVALID, oc.OUTPACED, oc.RETRY_AFTER])
 
 
 def fail(pool, url, now_ms, kind, rng, retry_after_ms=None):
@@ -101,7 +101,7 @@ def test_ledger_round_trip_keeps_every_decision(servers, seed):
     pool = Pool(servers, None)
     for i, url in enumerate(servers):
         if rng.random() < 0.5:
-            fail(pool, url, i * 100, rng.choice([oc.TIMEOUT, oc.REFUSED]), rng)
+            fail(pool, url, i * 100, rng.choice([oc.TIMEOUT, oc.NETWORK_ERROR]), rng)
     copy = Pool(servers, pool.to_obj())
     for now_ms in (0, 1000, 10000, CAP_MS * 2):
         assert copy.status_rows(now_ms) == pool.status_rows(now_ms)
@@ -123,5 +123,5 @@ def test_a_run_asks_an_avoided_server_only_when_no_other_is_left():
     always_first = lambda: 0.0  # noqa: E731
     assert run.next_server(pool, 0, always_first) == "http://b/api"
     run.start("http://b/api")
-    run.finish("http://b/api", oc.Outcome(oc.REFUSED, "connection refused"))
+    run.finish("http://b/api", oc.Outcome(oc.NETWORK_ERROR, oc.NETWORK_ERROR_REASON))
     assert run.next_server(pool, 0, always_first) == "http://a/api"
