@@ -547,7 +547,7 @@ class KeypoolFetch:
             self.step()
 
     def check_answer(self, call: Call, outcome) -> None:
-        answered = outcome.kind not in (oc.TIMEOUT, oc.REFUSED, oc.ABORTED)
+        answered = outcome.kind not in (oc.TIMEOUT, oc.NETWORK_ERROR, oc.ABORTED)
         if not answered and outcome.counts_against_server():
             self.inst.mark_failed(call.url, outcome)
         if self.over:

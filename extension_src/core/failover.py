@@ -348,7 +348,7 @@ def outage_message(outage, now_ms, n_servers):
 def no_key_message(failures, n_servers):
     """'Could not get an API key: none of the 5 key servers answered (3 timed out, ...). ...'"""
     timeouts = 0
-    refused = 0
+    unreachable = 0     # network errors: refused, reset, DNS, TLS
     busy = 0
     broken = 0
     empty = 0
@@ -361,15 +361,15 @@ def no_key_message(failures, n_servers):
             blocked += 1
         elif kind == oc.TIMEOUT or kind == oc.OUTPACED:
             timeouts += 1
-        elif kind == oc.REFUSED:
-            refused += 1
+        elif kind == oc.NETWORK_ERROR:
+            unreachable += 1
         elif kind == oc.RETRY_AFTER:
             busy += 1
         else:
             broken += 1
     parts = []
-    if refused > 0:
-        parts.append(plural(refused, 'attempt', 'attempts') + ' refused')
+    if unreachable > 0:
+        parts.append(plural(unreachable, 'attempt', 'attempts') + ' unreachable')
     if timeouts > 0:
         parts.append(plural(timeouts, 'attempt', 'attempts') + ' timed out')
     if busy > 0:

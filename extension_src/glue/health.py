@@ -35,7 +35,7 @@ async def check_health(url, settings, cancel_signal):
 
 async def unless_blocked(outcome, url, settings):
     """outcome, or a BLOCKED one when the browser, not the server, stopped the request."""
-    if outcome.kind == oc.REFUSED and await is_blocked(url, settings['endpoints']['health'],
+    if outcome.kind == oc.NETWORK_ERROR and await is_blocked(url, settings['endpoints']['health'],
                                                        settings['healthTimeoutMs']):
         return oc.blocked_outcome()
     return outcome

@@ -229,7 +229,7 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 _in_background(set_status(st.KEY_READY, st.SUCCESS))
                 setTimeout(_after_success_task(settings, run, pool, done, losers, probes_waiting), 0)
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
-            if outcome.kind == oc.REFUSED and await is_offline():
+            if outcome.kind == oc.NETWORK_ERROR and await is_offline():
                 log.warn('the browser is offline: no server is blamed')
                 await set_status(st.error_text(OFFLINE_MESSAGE), st.ERROR)
                 return {'ok': False, 'error': OFFLINE_MESSAGE, 'offline': True}
@@ -251,7 +251,7 @@ async def _liveness_check(url, settings):
     answered = False
     try:
         outcome = await check_health(url, settings, None)
-        answered = outcome.kind != oc.TIMEOUT and outcome.kind != oc.REFUSED \
+        answered = outcome.kind != oc.TIMEOUT and outcome.kind != oc.NETWORK_ERROR \
             and outcome.kind != oc.ABORTED
         if not answered and outcome.counts_against_server():
             _in_background(mark_failed(settings, url, outcome))
