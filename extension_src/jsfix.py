@@ -7,8 +7,3 @@ native TypeError / DOMException / AbortError match too.
 __pragma__('js', '{}', '''
 Object.defineProperty(Error.prototype, "__class__", {value: Exception, writable: true, configurable: true});
 ''')
-
-
-def is_js_error(e):
-    """Is `e` a native JS error (DOMException included)?"""
-    return Error.prototype.isPrototypeOf(e)

@@ -73,11 +73,6 @@ def is_object(x):
     return isinstance(x, dict)
 
 
-def is_missing(x):
-    """Is x None, or JS undefined/null?"""
-    return x == None  # JS: == null also matches undefined
-
-
 def has_own(obj, key):
     """Does the mapping obj hold key as its own field? (never `in`: see the module doc)"""
     if not is_object(obj):
@@ -148,8 +143,3 @@ def text_or_kind(value):
         return 'an object'
     return 'nothing'
 # __pragma__ ('kwargs')
-
-
-def int_div(a, b):
-    """Integer division that is the same in both runtimes (floor)."""
-    return int(a // b)

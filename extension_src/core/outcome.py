@@ -77,10 +77,6 @@ class Outcome:
         return self.kind != OK and self.kind != ABORTED and self.kind != OFFLINE \
             and self.kind != REJECTED and self.kind != BLOCKED
 
-    def to_obj(self):
-        return {'kind': self.kind, 'reason': self.reason, 'status': self.status,
-                'retryAfterMs': self.retry_after_ms}
-
     def __repr__(self):
         return 'Outcome(' + self.kind + ', ' + self.reason + ')'
 

@@ -32,10 +32,6 @@ def clear(node):
     node.replaceChildren()
 
 
-def show(node, visible):
-    node.hidden = not visible
-
-
 def set_busy(button, busy, busy_text=None):
     """Disable a button while its action runs; its label says so; restored afterwards."""
     if busy:
