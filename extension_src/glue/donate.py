@@ -23,8 +23,8 @@ from core.failover import OFFLINE_MESSAGE
 from core.redact import mask_key, redact
 from glue import log
 from glue.config import is_offline, load_settings
-from glue.health import check_health, mark_failed, mark_ok, unless_blocked
-from glue.ledger import update_pool
+from glue.health import check_health, unless_blocked
+from glue.ledger import mark_failed, mark_ok, update_pool
 from glue.net import request, timer
 from glue.status import set_status
 

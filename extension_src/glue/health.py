@@ -13,7 +13,7 @@ from core import outcome as oc
 from core.pool import FAILED
 from glue import log
 from glue.config import load_settings
-from glue.ledger import read_pool, update_pool
+from glue.ledger import mark_failed, mark_ok, read_pool, update_pool
 from glue.net import request
 from glue.reach import is_blocked
 
@@ -39,34 +39,6 @@ async def unless_blocked(outcome, url, settings):
                                                        settings['healthTimeoutMs']):
         return oc.blocked_outcome()
     return outcome
-
-
-def _log_failure(pool, url, outcome, eject_ms):
-    n = len(pool.servers)
-    log.contract_line('❌ Server ' + url + ' failed: ' + outcome.reason)
-    log.contract_line('Marked server as failed: ' + url + '. Failed servers: '
-                      + str(pool.failed_count(Date.now())) + '/' + str(n))
-    log.info('ejected ' + url + ' for ' + str(eject_ms) + ' ms')
-
-
-def mark_failed(settings, url, outcome):
-    """Eject url (growing, jittered, or exactly Retry-After) and log it."""
-    def mutate(pool):
-        if url not in pool.health:
-            return 0
-        eject_ms = pool.mark_failed(url, Date.now(), outcome, settings['ejectionBaseMs'],
-                                    settings['failedResetMs'], Math.random)
-        _log_failure(pool, url, outcome, eject_ms)
-        return eject_ms
-    return update_pool(settings, mutate)
-
-
-def mark_ok(settings, url, latency_ms):
-    def mutate(pool):
-        if url in pool.health:
-            pool.mark_ok(url, Date.now(), latency_ms)
-        return None
-    return update_pool(settings, mutate)
 
 
 async def probe(url, settings):

@@ -12,9 +12,9 @@ from core.pool import AVAILABLE, Pool
 from core.redact import mask_key
 from glue import log
 from glue.config import is_offline, settings_from
-from glue.health import check_health, mark_failed, mark_ok, probe, schedule_probe_alarm, \
-    start_background_probes, unless_blocked
-from glue.ledger import read_pool, update_pool
+from glue.health import check_health, probe, schedule_probe_alarm, start_background_probes, \
+    unless_blocked
+from glue.ledger import mark_failed, mark_ok, read_pool, update_pool
 from glue.net import monotonic_ms, request, sleep, timer
 from glue.status import set_status
 from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM

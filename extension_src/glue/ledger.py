@@ -1,11 +1,13 @@
 """Reads and updates the pool's health ledger in chrome.storage.session.
 
-Updates are serialized (a promise chain): probes, hedged attempts and the
+Every ledger write goes through here: update_pool, and the two marks
+(mark_failed with its contract log lines, mark_ok). Updates are serialized (a promise chain): probes, hedged attempts and the
 donation flow all mark servers, and two read-modify-write cycles must not
 interleave and lose a mark.
 """
 
 from core.pool import Pool
+from glue import log
 from glue.store import POOL_HEALTH_ITEM
 
 _chain = {'tail': None}
@@ -31,3 +33,32 @@ def update_pool(settings, mutate):
         job = tail.then(run, run)
     _chain['tail'] = job.then(lambda x: None, lambda e: None)
     return job
+
+
+def _log_failure(pool, url, outcome, eject_ms):
+    n = len(pool.servers)
+    log.contract_line('❌ Server ' + url + ' failed: ' + outcome.reason)
+    log.contract_line('Marked server as failed: ' + url + '. Failed servers: '
+                      + str(pool.failed_count(Date.now())) + '/' + str(n))
+    log.info('ejected ' + url + ' for ' + str(eject_ms) + ' ms')
+
+
+def mark_failed(settings, url, outcome):
+    """Eject url (growing, jittered, or exactly Retry-After) and log it."""
+    def mutate(pool):
+        if url not in pool.health:
+            return 0
+        eject_ms = pool.mark_failed(url, Date.now(), outcome, settings['ejectionBaseMs'],
+                                    settings['failedResetMs'], Math.random)
+        _log_failure(pool, url, outcome, eject_ms)
+        return eject_ms
+    return update_pool(settings, mutate)
+
+
+def mark_ok(settings, url, latency_ms):
+    """Record a good answer from url (latency_ms: None for a health check) in the ledger."""
+    def mutate(pool):
+        if url in pool.health:
+            pool.mark_ok(url, Date.now(), latency_ms)
+        return None
+    return update_pool(settings, mutate)
