@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Mutation testing of the pure core (extension_src/core) with the CPython unit
+# tests and the shared vectors: docs/mutation.md. Not part of CI.
+#
+#   bash tools/mutation.sh            # run (resumes: mutmut caches verdicts)
+#   bash tools/mutation.sh results    # list survivors: mutmut results
+#   bash tools/mutation.sh show NAME  # one mutant's diff
+#
+# mutmut names a module after its file's path (src/ stripped) and the tests
+# import `core.x`, so it runs on a staged copy laid out as src/core. It uses
+# one core at low priority (nice 10): the machine is shared.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+STAGE="${KEYPOOL_MUTATION_DIR:-$ROOT/build/mutation}"
+PY="${PYTHON:-$ROOT/.venv/bin/python}"
+
+# A fresh copy of the sources and tests each time; mutants/ (mutmut's cache) stays.
+rm -rf "$STAGE/src" "$STAGE/tests"
+mkdir -p "$STAGE/src" "$STAGE/tests/parity"
+cp -r "$ROOT/extension_src/core" "$STAGE/src/core"
+cp -r "$ROOT/tests/unit" "$ROOT/tests/vectors" "$STAGE/tests/"
+cp "$ROOT/tests/parity/vector_runner.py" "$STAGE/tests/parity/"
+find "$STAGE" -name __pycache__ -prune -exec rm -rf {} +
+cat > "$STAGE/pyproject.toml" <<'TOML'
+[tool.pytest.ini_options]
+pythonpath = ["tests/parity"]
+addopts = "-p no:cacheprovider -p no:asyncio"
+
+[tool.mutmut]
+source_paths = ["src/core"]
+# The parity run (node), the fleet simulation and the collect-only marker
+# test need more than the core; the contract test reads extension_src.
+pytest_add_cli_args_test_selection = [
+    "tests/unit",
+    "--ignore=tests/unit/test_parity.py",
+    "--ignore=tests/unit/test_fleet.py",
+    "--ignore=tests/unit/test_markers.py",
+]
+pytest_add_cli_args = ["--hypothesis-profile=mutation"]
+TOML
+cd "$STAGE"
+MUTMUT="$(dirname "$PY")/mutmut"
+if [ "${1:-run}" = run ]; then
+    exec nice -n 10 "$MUTMUT" run --max-children 1
+fi
+exec "$MUTMUT" "$@"
