@@ -171,6 +171,10 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'check_path':
+        return settings.check_path(a[0])
+    if fn == 'check_servers':
+        return settings.check_servers(a[0])
     if fn == 'split_scheme':
         return urls.split_scheme(a[0])
     if fn == 'without_scheme':
