@@ -6,7 +6,7 @@ results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
 """
 
 from core import compat, donation, image, ejection, failover, hedge, outcome, pool, provider, redact, \
-    retry_after, settings, urls, words
+    retry_after, settings, status, urls, words
 
 
 def fixed_random(values):
@@ -171,6 +171,15 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'duration_text':
+        return failover._duration_text(a[0])
+    if fn == 'outage_message':
+        o = pool.Outage(a[0], a[1], a[2], a[3])
+        return failover.outage_message(o, a[4], a[5])
+    if fn == 'status_obj':
+        return status.status_obj(a[0], a[1], a[2])
+    if fn == 'error_text':
+        return status.error_text(a[0])
     if fn == 'check_path':
         return settings.check_path(a[0])
     if fn == 'check_servers':
