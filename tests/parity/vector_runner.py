@@ -171,6 +171,10 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'earn_credit':
+        return hedge.earn_credit(a[0])
+    if fn == 'counts_against_server':
+        return [outcome.Outcome(k, k).counts_against_server() for k in a[0]]
     if fn == 'duration_text':
         return failover._duration_text(a[0])
     if fn == 'outage_message':
