@@ -71,3 +71,21 @@ class TestHedgeDelay:
         fast = [rng.uniform(5, 15) for _ in range(30)]
         slow_tail = fast[:27] + [300, 320, 340]
         assert hedge_delay_ms(None, slow_tail) > hedge_delay_ms(None, fast)
+
+
+class TestHttpDateCalendar:
+    """Month and century edges of the day count (days_from_civil), against the stdlib."""
+
+    DATES = ["Sat, 01 Jan 2000 00:00:00 GMT", "Tue, 29 Feb 2000 12:00:00 GMT",
+             "Wed, 01 Mar 2000 00:00:00 GMT", "Sun, 28 Feb 2100 23:59:59 GMT",
+             "Mon, 01 Mar 2100 00:00:00 GMT", "Fri, 31 Dec 1999 23:59:59 GMT",
+             "Thu, 01 Jan 1970 00:00:00 GMT", "Tue, 01 Mar 2022 00:00:00 GMT",
+             "Mon, 28 Feb 2022 00:00:00 GMT", "Sat, 30 Apr 2022 06:07:08 GMT",
+             "Fri, 01 Mar 2024 00:00:00 GMT", "Thu, 29 Feb 2024 00:00:00 GMT",
+             "Sat, 01 Mar 2400 00:00:00 GMT", "Tue, 29 Feb 2400 00:00:00 GMT"]
+
+    def test_each_date_is_the_stdlib_one(self):
+        from email.utils import parsedate_to_datetime
+        for text in self.DATES:
+            expected = int(parsedate_to_datetime(text).timestamp()) * 1000
+            assert parse_http_date_ms(text) == expected, text
