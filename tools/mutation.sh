@@ -3,6 +3,8 @@
 # tests and the shared vectors: docs/mutation.md. Not part of CI.
 #
 #   bash tools/mutation.sh            # run (resumes: mutmut caches verdicts)
+#   bash tools/mutation.sh recheck    # rerun only the survivors, against the current tests
+#                                     # (mutmut keeps a cached verdict when only tests change)
 #   bash tools/mutation.sh results    # list survivors: mutmut results
 #   bash tools/mutation.sh show NAME  # one mutant's diff
 #
@@ -42,5 +44,10 @@ cd "$STAGE"
 MUTMUT="$(dirname "$PY")/mutmut"
 if [ "${1:-run}" = run ]; then
     exec nice -n 10 "$MUTMUT" run --max-children 1
+fi
+if [ "$1" = recheck ]; then
+    mapfile -t names < <("$MUTMUT" results 2>/dev/null | grep -v ': timeout$' | sed 's/^ *//; s/: .*//')
+    [ "${#names[@]}" -eq 0 ] && exit 0
+    exec nice -n 10 "$MUTMUT" run --max-children 1 "${names[@]}"
 fi
 exec "$MUTMUT" "$@"
