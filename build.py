@@ -661,17 +661,23 @@ def tidy_js(js_dir, release):
 # Transcrypt's -k preamble, in a function whose parameters can all come as
 # keywords (no *args, no **kwargs): the last argument is the keyword object
 # when it has __kwargtrans__, and each key sets the parameter of that name.
+# The default-value checks of the parameters just before it (one per defaulted
+# parameter) also reset a parameter that received the keyword object.
 _KWARGS_PREAMBLE = re.compile(
-    r"^(?P<i>\t*)if \(arguments\.length\) \{\n"
+    r"^(?P<i>\t*)"
+    r"(?P<defaults>(?:if \(typeof (?P<d>\w+) == 'undefined' \|\| \((?P=d) != null"
+    r" && (?P=d)\.hasOwnProperty \(\"__kwargtrans__\"\)\)\) \{;\n"
+    r"(?P=i)\tvar (?P=d) = [^\n]*;\n(?P=i)\};\n(?P=i))*)"
+    r"if \(arguments\.length\) \{\n"
     r"(?P=i)\tvar __ilastarg(?P<n>\d+)__ = arguments\.length - 1;\n"
     r"(?P=i)\tif \(arguments \[__ilastarg(?P=n)__\] && arguments \[__ilastarg(?P=n)__\]"
     r"\.hasOwnProperty \(\"__kwargtrans__\"\)\) \{\n"
     r"(?P=i)\t\tvar __allkwargs(?P=n)__ = arguments \[__ilastarg(?P=n)__--\];\n"
     r"(?P=i)\t\tfor \(var __attrib(?P=n)__ in __allkwargs(?P=n)__\) \{\n"
-    r"(?P=i)\t\t\tswitch \(__attrib(?P=n)__\) \{\n"
+    r"(?:(?P=i)\t\t\tswitch \(__attrib(?P=n)__\) \{\n"
     r"(?P<cases>(?:(?P=i)\t\t\t\tcase '\w+': var \w+ = __allkwargs(?P=n)__ \[__attrib(?P=n)__\];"
     r" break;\n)+)"
-    r"(?P=i)\t\t\t\}\n"
+    r"(?P=i)\t\t\t\}\n)?"
     r"(?P=i)\t\t\}\n"
     r"(?P=i)\t\}\n"
     r"(?P=i)\}\n"
@@ -679,6 +685,10 @@ _KWARGS_PREAMBLE = re.compile(
     r"(?P=i)\}\n",
     re.M,
 )
+_DEFAULT_KWARGS_TEST = re.compile(
+    r" \|\| \((\w+) != null && \1\.hasOwnProperty \(\"__kwargtrans__\"\)\)\)")
+# A call with keywords: `f (a, __kwargtrans__ ({key: value, ...}))`.
+_KWARGS_CALL = re.compile(r"(?<!function )\b__kwargtrans__ \(")
 _KWARGS_CASE = re.compile(r"case '(\w+)': var (\w+) = ")
 # `key in obj` also sees these, where the preamble's for...in does not.
 _OBJECT_PROTOTYPE_NAMES = frozenset(
@@ -710,24 +720,73 @@ RUNTIME_REWRITES = (
 )
 
 
-def _compact_kwargs(m):
-    cases = _KWARGS_CASE.findall(m.group("cases"))
+def keyword_names(texts):
+    """Every keyword any call passes, in Transcrypt's output (`texts`); None if unknown.
+
+    Transcrypt writes `f (x, key=v)` as `f (x, __kwargtrans__ ({key: v}))`.
+    The names are read from those object literals (nested keys included: more
+    names only keep more preambles). A call that passes keywords from a
+    variable (`f (**options)`, `__mergekwargtrans__`) makes the set unknown.
+    """
+    names = set()
+    for text in texts:
+        if re.search(r"(?<!function )\b__mergekwargtrans__ \(", text):
+            return None
+        for m in _KWARGS_CALL.finditer(text):
+            literal = _balanced_braces(text, m.end())
+            if literal is None:
+                return None
+            names.update(re.findall(r"(\w+)\s*:", literal))
+    return names
+
+
+def _balanced_braces(text, start):
+    """The `{...}` object literal at text[start:] (after blanks), or None if it is not one."""
+    i = start
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i >= len(text) or text[i] != "{":
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j + 1]
+    return None
+
+
+def _rewrite_kwargs(m, keywords):
+    """One function's -k preamble: dropped, compacted or kept (see slim_transcrypt)."""
+    cases = _KWARGS_CASE.findall(m.group("cases") or "")
+    if keywords is not None and not any(key in keywords for key, _ in cases):
+        # No call passes any of its parameters by keyword: the preamble can
+        # only ever assign nothing. Its default checks keep their `undefined`
+        # test; the keyword object they also tested for cannot arrive.
+        defaults = _DEFAULT_KWARGS_TEST.sub(")", m.group("defaults"))
+        return m.group("i") + defaults + "\n" * (m.group(0).count("\n") - defaults.count("\n"))
     if any(key in _OBJECT_PROTOTYPE_NAMES for key, _ in cases):
         return m.group(0)
     kw = f"__allkwargs{m.group('n')}__"
     sets = " ".join(f"if ('{key}' in {kw}) {{var {var} = {kw}.{key};}}" for key, var in cases)
-    line = f"{m.group('i')}var {kw} = __kwargs__ (arguments); if ({kw}) {{{sets}}}"
-    return line + "\n" * m.group(0).count("\n")  # same line count: the source maps stay right
+    line = f"{m.group('i')}{m.group('defaults')}var {kw} = __kwargs__ (arguments); if ({kw}) {{{sets}}}"
+    return line + "\n" * (m.group(0).count("\n") - line.count("\n"))  # same line count: maps stay
 
 
 def slim_transcrypt(raw_dir):
     """Shrink Transcrypt's modules for the bundler, line for line, without changing behaviour.
 
     - Each -k preamble (about 150 bytes minified, in nearly every function)
-      becomes one call to __kwargs__ plus one `in` test per parameter: the
-      same assignments, since a keyword object is a plain object and no
-      parameter is named like a member of Object.prototype (those keep the
-      original preamble).
+      goes where no call in raw_dir passes any of the function's parameters
+      by keyword (keyword_names; the extension's code passes two names in
+      all), with the keyword-object test of its default checks: it could
+      assign nothing. Where some call may, it becomes one call to __kwargs__
+      plus one `in` test per parameter: the same assignments, since a
+      keyword object is a plain object and no parameter is named like a
+      member of Object.prototype (those keep the original preamble).
+      A keyword passed from a variable (`f (**kw)`) keeps every preamble.
     - The runtime's print() terminal no longer throws (and catches) a
       ReferenceError at every start of the service worker (RUNTIME_REWRITES).
     - Class definitions (`X = __class__ (...)`) are marked /* @__PURE__ */, so
@@ -737,15 +796,17 @@ def slim_transcrypt(raw_dir):
     still apply.
     """
     (raw_dir / f"{KWARGS_MODULE}.js").write_text(KWARGS_MODULE_JS, encoding="utf-8")
-    for path in raw_dir.glob("*.js"):
-        if path.stem == KWARGS_MODULE:
-            continue
-        text = path.read_text(encoding="utf-8")
+    texts = {path: path.read_text(encoding="utf-8") for path in sorted(raw_dir.glob("*.js"))
+             if path.stem != KWARGS_MODULE}
+    keywords = keyword_names(texts.values())
+    if keywords is None:
+        log.debug("keywords passed from a variable: every -k preamble stays")
+    for path, text in texts.items():
         new = text
         if path.stem == RUNTIME_MODULE:
             for before, after in RUNTIME_REWRITES:
                 new = new.replace(before, after)
-        new = _KWARGS_PREAMBLE.sub(_compact_kwargs, new)
+        new = _KWARGS_PREAMBLE.sub(lambda m: _rewrite_kwargs(m, keywords), new)
         new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
         if new != text:
             if "__kwargs__ (arguments)" in new:

@@ -40,6 +40,12 @@ def with_kwargs(first, **extra):
     return [first, sorted(extra.keys())]
 
 
+def tagged(value, extra=None):
+    # Never called with keywords: its -k preamble goes, so a last argument
+    # that happens to carry __kwargtrans__ (untrusted JSON) stays an argument.
+    return str(value) + '|' + ('none' if extra is None else str(extra['value']))
+
+
 class Box:
     def __init__(self, width, height=1, label=None):
         self.area = width * height
@@ -66,6 +72,8 @@ def lines():
         str(box.area) + ' ' + box.label,
         str(Box(2, height=4).area),
         str(box.scaled()) + ' ' + str(box.scaled(offset=1)) + ' ' + str(box.scaled(3, offset=2)),
+        tagged(1),
+        tagged(2, {'__kwargtrans__': None, 'value': 9}),
     ]
 '''
 
@@ -92,6 +100,9 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
     build.slim_transcrypt(raw)
     rewritten = (raw / "probe.js").read_text(encoding="utf-8")
     assert rewritten.count("__kwargs__ (arguments)") >= 6  # the functions without *args/**kw
+    # tagged() is never called with keywords: no preamble, no keyword test in its default check.
+    tagged = rewritten[rewritten.index("var tagged = "):rewritten.index("export var Box")]
+    assert "__kwargs__" not in tagged and "__kwargtrans__" not in tagged
     original = (js / "probe.js").read_text(encoding="utf-8").splitlines()
     # Line for line (the source maps stay right), plus one import at the end.
     assert len(rewritten.splitlines()) == len(original) + 1
@@ -117,3 +128,12 @@ def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
     build.slim_transcrypt(raw)
     got = (raw / "m.js").read_text(encoding="utf-8")
     assert got == "export var A =  /* @__PURE__ */ __class__ ('A', [object], {\n});\nvar b = f ();\n"
+
+
+def test_keyword_names_are_read_from_the_calls():
+    calls = ["f (1, __kwargtrans__ ({cap: 3, opts: {deep: 1}}));",
+             "export function __kwargtrans__ (anObject) {", "g (__kwargtrans__ ({end: ''}));"]
+    assert build.keyword_names(calls) == {"cap", "opts", "deep", "end"}
+    # Keywords from a variable (f(**kw), f(a=1, **kw)): any name, so every preamble stays.
+    assert build.keyword_names(calls + ["f (__kwargtrans__ (kw));"]) is None
+    assert build.keyword_names(["f (__mergekwargtrans__ ({a: 1}, kw));"]) is None
