@@ -1,4 +1,4 @@
-"""build.slim_transcrypt and the bundler keep Transcrypt's behaviour.
+"""buildtool.bundle.slim_transcrypt and the bundler keep Transcrypt's behaviour.
 
 The extension's own code hardly calls its functions with keywords, so the
 parity vectors do not exercise the rewritten -k preamble. This module does:
@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build
+from buildtool.bundle import bundle, drop_boolean_truth_tests, keyword_names, slim_transcrypt
+from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,13 +92,13 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
 
     js = tmp_path / "js"
     proc = subprocess.run(
-        [sys.executable, "-m", "transcrypt", *build.TRANSCRYPT_FLAGS, "-od", str(js), "probe.py"],
+        [sys.executable, "-m", "transcrypt", *TRANSCRYPT_FLAGS, "-od", str(js), "probe.py"],
         cwd=src, capture_output=True, text=True,
     )
     assert proc.returncode == 0 and "Error" not in proc.stdout, proc.stdout + proc.stderr
     raw = tmp_path / "raw"
     shutil.copytree(js, raw)
-    build.slim_transcrypt(raw)
+    slim_transcrypt(raw)
     rewritten = (raw / "probe.js").read_text(encoding="utf-8")
     assert rewritten.count("__kwargs__ (arguments)") >= 6  # the functions without *args/**kw
     # tagged() is never called with keywords: no preamble, no keyword test in its default check.
@@ -108,10 +109,12 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
     assert len(rewritten.splitlines()) == len(original) + 1
     for before, after in zip(original, rewritten.splitlines()):
         if "return" in before or "__class__" in before:
-            assert after.replace("/* @__PURE__ */ ", "") == before
+            # Same line, but for the pure marks and the truth tests of booleans.
+            assert after.replace("/* @__PURE__ */ ", "") == before.replace(
+                "__t__ (extra === null)", "      (extra === null)")
     for release in (False, True):
         out = tmp_path / f"bundled-{release}"
-        build.bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
+        bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
         (out / "main.mjs").write_text(MAIN, encoding="utf-8")
         (out / "package.json").write_text('{"type": "module"}')
         run = subprocess.run(["node", "main.mjs"], cwd=out, capture_output=True, text=True,
@@ -125,7 +128,7 @@ def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
     raw.mkdir()
     text = "export var A =  __class__ ('A', [object], {\n});\nvar b = f ();\n"
     (raw / "m.js").write_text(text, encoding="utf-8")
-    build.slim_transcrypt(raw)
+    slim_transcrypt(raw)
     got = (raw / "m.js").read_text(encoding="utf-8")
     assert got == "export var A =  /* @__PURE__ */ __class__ ('A', [object], {\n});\nvar b = f ();\n"
 
@@ -133,7 +136,27 @@ def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
 def test_keyword_names_are_read_from_the_calls():
     calls = ["f (1, __kwargtrans__ ({cap: 3, opts: {deep: 1}}));",
              "export function __kwargtrans__ (anObject) {", "g (__kwargtrans__ ({end: ''}));"]
-    assert build.keyword_names(calls) == {"cap", "opts", "deep", "end"}
+    assert keyword_names(calls) == {"cap", "opts", "deep", "end"}
     # Keywords from a variable (f(**kw), f(a=1, **kw)): any name, so every preamble stays.
-    assert build.keyword_names(calls + ["f (__kwargtrans__ (kw));"]) is None
-    assert build.keyword_names(["f (__mergekwargtrans__ ({a: 1}, kw));"]) is None
+    assert keyword_names(calls + ["f (__kwargtrans__ (kw));"]) is None
+    assert keyword_names(["f (__mergekwargtrans__ ({a: 1}, kw));"]) is None
+
+
+@pytest.mark.parametrize("test,dropped", [
+    ("if (__t__ (a != null)) {", True),
+    ("if (__t__ (len (xs) == 0 + n)) {", True),
+    ("return __t__ (!f (x, y)) ? 1 : 2;", True),
+    ("if (__t__ (x)) {", False),                       # any value: its truth is Python's
+    ("if (__t__ (f (a == b))) {", False),               # the comparison is an argument
+    ("if (__t__ (a && b != c)) {", False),
+    ("if (__t__ (a == b ? c : d)) {", False),
+    ("if (__t__ (a & b == c)) {", False),               # & is below ==: a number
+    ("if (__t__ (!a + b)) {", False),
+    ("if (__t__ (a = b == c)) {", False),
+    ("if (__t__ ('a == b')) {", False),                 # inside a string
+    ("export function __t__ (target) {", False),
+])
+def test_truth_tests_of_booleans_go(test, dropped):
+    got = drop_boolean_truth_tests(test)
+    assert len(got) == len(test)                        # same columns
+    assert (got == test.replace("__t__ ", "      ", 1)) if dropped else (got == test)
