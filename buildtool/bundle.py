@@ -149,6 +149,53 @@ def drop_boolean_truth_tests(text):
     return "".join(out)
 
 
+# A Python method the runtime puts on a JS prototype, at the top level:
+# `String.prototype.isalnum = function () {` or `__setproperty__ (String.prototype, 'format', {`.
+_PROTOTYPE_MEMBER = re.compile(
+    r"^(?:\w+\.prototype\.(?P<a>\w+) = |__setproperty__ \(\w+\.prototype, '(?P<b>\w+)')")
+# Names the JS engine or the browser call by themselves: they always stay.
+_HOST_CALLED = frozenset("next return throw then toString valueOf toJSON toLocaleString"
+                         " constructor length".split())
+
+
+def drop_unused_prototype_members(runtime, others):
+    """The runtime without the prototype members no code names (same lines, blank).
+
+    Transcrypt's runtime gives JS strings and arrays Python's methods
+    (`isalnum`, `rsplit`, `insert`...), each an assignment the bundler must
+    keep. One whose name appears nowhere else, neither in the other modules
+    (`others`, their text) nor in the rest of the runtime, is never called.
+    """
+    lines = runtime.split("\n")
+    spans, i = [], 0
+    while i < len(lines):
+        m = _PROTOTYPE_MEMBER.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i
+        if lines[i].count("{") != lines[i].count("}") or not lines[i].rstrip().endswith(";"):
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith("}"):
+                j += 1
+        spans.append((i, j, m.group("a") or m.group("b")))
+        i = j + 1
+    corpus = "\n".join(others)
+    unused = set()
+    for start, end, name in spans:
+        if name in _HOST_CALLED:
+            continue
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        rest = "\n".join(lines[:start] + lines[end + 1:])
+        if not word.search(rest) and not word.search(corpus):
+            unused.add(start)
+    for start, end, _name in spans:
+        if start in unused:
+            for k in range(start, end + 1):
+                lines[k] = ""
+    return "\n".join(lines)
+
+
 def keyword_names(texts):
     """Every keyword any call passes, in Transcrypt's output (`texts`); None if unknown.
 
@@ -218,6 +265,8 @@ def slim_transcrypt(raw_dir):
       A keyword passed from a variable (`f (**kw)`) keeps every preamble.
     - The runtime's print() terminal no longer throws (and catches) a
       ReferenceError at every start of the service worker (RUNTIME_REWRITES).
+    - The Python methods the runtime puts on JS prototypes go when no module
+      names them (drop_unused_prototype_members).
     - Class definitions (`X = __class__ (...)`) are marked /* @__PURE__ */, so
       the bundler drops the classes nothing uses (Transcrypt's runtime defines
       many). Creating a class has no side effect.
@@ -235,6 +284,8 @@ def slim_transcrypt(raw_dir):
         if path.stem == RUNTIME_MODULE:
             for before, after in RUNTIME_REWRITES:
                 new = new.replace(before, after)
+            new = drop_unused_prototype_members(
+                new, [t for other, t in texts.items() if other != path])
         new = _KWARGS_PREAMBLE.sub(lambda m: _rewrite_kwargs(m, keywords), new)
         new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
         new = drop_boolean_truth_tests(new)

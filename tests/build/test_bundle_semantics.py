@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from buildtool.bundle import bundle, drop_boolean_truth_tests, keyword_names, slim_transcrypt
+from buildtool.bundle import (bundle, drop_boolean_truth_tests, drop_unused_prototype_members,
+                              keyword_names, slim_transcrypt)
 from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
@@ -160,3 +161,32 @@ def test_truth_tests_of_booleans_go(test, dropped):
     got = drop_boolean_truth_tests(test)
     assert len(got) == len(test)                        # same columns
     assert (got == test.replace("__t__ ", "      ", 1)) if dropped else (got == test)
+
+
+RUNTIME_PART = """\
+String.prototype.isalnum = function () {
+    return /^[0-9a-zA-Z]{1,}$/.test(this)
+}
+String.prototype.lower = function () {
+    return this.toLowerCase ();
+};
+Array.prototype.insert = function (index, element) {this.splice (index, 0, element);};
+__setproperty__ (String.prototype, 'format', {
+    get: function () {return 1;},
+});
+__JsIterator__.prototype.next = function () {
+    return 2;
+};
+String.prototype.__str__ = function () {return this.lower ();};
+export function str (s) {return s.__str__ ();}
+"""
+
+
+def test_prototype_members_no_code_names_go_and_lines_stay():
+    got = drop_unused_prototype_members(RUNTIME_PART, ["var a = x.insert (0, 1);"])
+    assert got.count("\n") == RUNTIME_PART.count("\n")
+    assert "isalnum" not in got and "format" not in got
+    # named elsewhere (insert), in the runtime itself (lower), or called by the engine (next)
+    assert "Array.prototype.insert" in got and "String.prototype.lower" in got
+    assert "__JsIterator__.prototype.next" in got and "String.prototype.__str__" in got
+    assert got.split("\n")[0] == "" and got.split("\n")[2] == ""
