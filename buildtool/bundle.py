@@ -1,5 +1,6 @@
 """Transcrypt's modules slimmed, then bundled per entry by esbuild, within budget."""
 
+import collections
 import json
 import os
 import re
@@ -154,6 +155,7 @@ def drop_boolean_truth_tests(text):
 _PROTOTYPE_MEMBER = re.compile(
     r"^(?:\w+\.prototype\.(?P<a>\w+) = |__setproperty__ \(\w+\.prototype, '(?P<b>\w+)')")
 # Names the JS engine or the browser call by themselves: they always stay.
+_WORD = re.compile(r"\w+")
 _HOST_CALLED = frozenset("next return throw then toString valueOf toJSON toLocaleString"
                          " constructor length".split())
 
@@ -180,14 +182,18 @@ def drop_unused_prototype_members(runtime, others):
                 j += 1
         spans.append((i, j, m.group("a") or m.group("b")))
         i = j + 1
-    corpus = "\n".join(others)
+    # Word counts, once: a name is used if it appears in another module, or
+    # in the runtime more often than in its own definition.
+    elsewhere = set()
+    for text in others:
+        elsewhere.update(_WORD.findall(text))
+    in_runtime = collections.Counter(_WORD.findall(runtime))
     unused = set()
     for start, end, name in spans:
-        if name in _HOST_CALLED:
+        if name in _HOST_CALLED or name in elsewhere:
             continue
-        word = re.compile(rf"\b{re.escape(name)}\b")
-        rest = "\n".join(lines[:start] + lines[end + 1:])
-        if not word.search(rest) and not word.search(corpus):
+        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
+        if in_runtime[name] == own:
             unused.add(start)
     for start, end, _name in spans:
         if start in unused:
