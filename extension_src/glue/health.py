@@ -82,8 +82,6 @@ async def probe(url, settings):
         elif outcome.counts_against_server():
             log.info('probe: ' + url + ' still failing: ' + outcome.reason)
             await mark_failed(settings, url, outcome)
-            await update_pool(settings, lambda p: p.probe_failed(
-                Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'], Math.random))
         return outcome
     finally:
         del _probing[url]
@@ -137,9 +135,9 @@ async def retry_server_now(url):
         return {'ok': False, 'error': 'That server is not in the pool.'}
     # A person looking at the pool is using it: probes may follow (core.pool, lazy).
     if pool.state(url, Date.now()) == FAILED:
-        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.used(Date.now()))
+        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.watched(Date.now()))
     else:
-        await update_pool(settings, lambda p: p.used(Date.now()))
+        await update_pool(settings, lambda p: p.watched(Date.now()))
     outcome = await probe(url, settings)
     await schedule_probe_alarm(settings)
     if outcome == None:  # noqa: E711
