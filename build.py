@@ -63,10 +63,18 @@ BUNDLE_BUDGETS_KB = {
     # (issue 11) took the minified worker to 96 KB; the budget guards that
     # figure until the bundle is slimmed again (see BENCHMARKS.md).
     "background": 100,
-    "popup": 48,
+    # The popup parses answers with markdown-it (about 100 KB minified): in the
+    # popup's bundle, never in the worker's (issue 9).
+    "popup": 200,
     "options": 48,
+    "setup": 48,
+    # Injected into a tab for the on-page panel (markdown-it too); not a Transcrypt entry.
+    "panel": 140,
 }
-ENTRIES = tuple(BUNDLE_BUDGETS_KB)
+# Plain JS entries (extension_src/<name>.js), bundled as classic scripts that
+# chrome.scripting.executeScript({files}) injects; every other entry is Python.
+SCRIPT_ENTRIES = ("panel",)
+ENTRIES = tuple(e for e in BUNDLE_BUDGETS_KB if e not in SCRIPT_ENTRIES)
 # Bundled as a classic script (the manifest's service worker has no "type": "module").
 CLASSIC_ENTRIES = ("background",)
 DEV_BUDGET_FACTOR = 3
@@ -792,6 +800,10 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
         ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
     )
+    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in SCRIPT_ENTRIES]
+    # npm packages (markdown-it) resolve from the project's node_modules: the
+    # staging dir may sit outside the project (tests build into a tmp dir).
+    env = dict(os.environ, NODE_PATH=str(Path(root) / "node_modules"))
     running = []
     for names, fmt, banner in groups:
         if not names:
@@ -800,7 +812,12 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
             f"--format={fmt}", f"--banner:js={banner}"]
         log.debug("$ " + " ".join(command))
         running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True))
+                                        stderr=subprocess.STDOUT, text=True, env=env))
+    if scripts:
+        command = esbuild_command(root) + scripts + common + ["--format=iife"]
+        log.debug("$ " + " ".join(command))
+        running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=env))
     for process in running:
         output = process.communicate()[0].strip()
         if output:
@@ -813,7 +830,8 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
     if not release:
         for map_path in sorted(js_dir.glob("*.js.map")):
             _tidy_bundle_map(map_path, raw_dir)
-    return {entry: (js_dir / f"{entry}.js").stat().st_size for entry in entries}
+    return {entry: (js_dir / f"{entry}.js").stat().st_size
+            for entry in tuple(entries) + SCRIPT_ENTRIES}
 
 
 def _tidy_bundle_map(map_path, raw_dir):

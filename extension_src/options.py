@@ -11,9 +11,10 @@ click; if Chrome refuses, nothing is saved and the page says which hosts.
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 import build_config
 from core.compat import field
-from core.settings import (MAX_SERVERS, MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
+from core.settings import (MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
                            check_base_url, check_path, resolve_settings)
 from ui import dom, fmt
+from ui.serverlist import check_servers_text, server_origins
 
 DEFAULTS = build_config.DEFAULTS
 ENDPOINTS = ['health', 'key', 'donate']
@@ -88,29 +89,6 @@ def parse_ms(text):
 def range_text(bounds):
     return ('between ' + str(bounds[0]) + ' and ' + str(bounds[1]) + ' ms ('
             + fmt.duration_text(bounds[0]) + ' to ' + fmt.duration_text(bounds[1]) + ')')
-
-
-def check_servers_text(text):
-    """[servers, None] or [None, problem] for the one-URL-per-line text."""
-    lines = [line.strip() for line in text.split('\n')]
-    servers = []
-    number = 0
-    for line in lines:
-        number += 1
-        if len(line) == 0:
-            continue
-        url = check_base_url(line)
-        if url == None:  # noqa: E711
-            return [None, 'Line ' + str(number) + ': "' + line[:80] + '" is not an http:// or '
-                    'https:// URL (no spaces, no ?query or #fragment).']
-        if url not in servers:
-            servers.append(url)
-    if len(servers) == 0:
-        return [None, 'Enter at least one key server URL.']
-    if len(servers) > MAX_SERVERS:
-        return [None, 'At most ' + str(MAX_SERVERS) + ' servers; you entered '
-                + str(len(servers)) + '.']
-    return [servers, None]
 
 
 def read_form():
@@ -273,15 +251,7 @@ def update_human(name):
 
 def required_origins(settings):
     """Host permission patterns for every server and the provider, without repeats."""
-    origins = []
-    for url in settings['servers']:
-        pattern = fmt.origin_pattern(url)
-        if pattern != None and pattern not in origins:  # noqa: E711
-            origins.append(pattern)
-    pattern = fmt.origin_pattern(settings['provider']['baseUrl'])
-    if pattern != None and pattern not in origins:  # noqa: E711
-        origins.append(pattern)
-    return origins
+    return server_origins(settings['servers'], settings['provider']['baseUrl'])
 
 
 def on_submit(event):

@@ -11,7 +11,7 @@ for STALE_MS, is "not checked yet" (issue 9: a fresh install with no server
 running showed five green "Available" rows).
 """
 
-from core.compat import field
+from core.compat import field, is_number
 
 STALE_MS = 600000          # 10 min: older than this, an answer no longer vouches for a server
 IN_PROGRESS_MS = 60000     # an info status older than this is a leftover, not work under way
@@ -51,6 +51,20 @@ def row_view(row, now_ms, stale_ms):
     if checked_at == None or now_ms - checked_at > stale_ms or now_ms < checked_at:  # noqa: E711
         return VIEW_UNCHECKED
     return VIEW_AVAILABLE
+
+
+CHECKED_AT = 'checkedAt'   # the ledger's {url: epoch ms of the last answer} (glue.ledger)
+
+
+def checked_from(ledger, servers):
+    """{url: ms} of the configured servers' last answers in a stored ledger."""
+    stored = field(ledger, CHECKED_AT)
+    checked = {}
+    for url in servers:
+        at = field(stored, url)
+        if is_number(at):
+            checked[url] = at
+    return checked
 
 
 def with_checks(rows, checked):

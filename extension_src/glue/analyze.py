@@ -16,7 +16,7 @@ from glue import log
 from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
 from glue.net import read_capped, request
-from glue.status import note_activity, set_status
+from glue.status import set_status
 from glue.store import LAST_ANALYSIS, SESSION, set_item
 from pagepanel import keypoolMarkDocument, showKeypoolPanel
 
@@ -221,40 +221,20 @@ async def capture_tab(window_id):
     return _parse_data_url(data_url)
 
 
-async def analyze_tab(window_id):
+async def analyze_tab(window_id, after_capture=None):
+    """Analyze a screenshot of the visible tab; after_capture() (a coroutine function) runs
+    once the picture is taken, so that whatever it draws on the page is not in it."""
     try:
         await set_status(st.CAPTURING, st.INFO)
         image = await capture_tab(window_id)
     except AnalysisError as e:
         return await _finish_error(TAB, e.message)
+    if after_capture != None:  # noqa: E711
+        await after_capture()
     return await analyze(TAB, image)
 
 
-# --- the badge and the on-page panel, for triggers without a popup ---------
-
-BADGE_TEXTS = {'work': '…', 'ok': '✓', 'error': '!', '': ''}
-BADGE_COLORS = {'work': '#0969da', 'ok': '#1a7f37', 'error': '#cf222e', '': '#0969da'}
-
-
-async def set_badge(state):
-    """'work', 'ok', 'error' or '' (clear)."""
-    if state != '':
-        note_activity()
-    try:
-        await chrome.action.setBadgeBackgroundColor({'color': BADGE_COLORS[state]})
-        await chrome.action.setBadgeText({'text': BADGE_TEXTS[state]})
-    except Exception as e:
-        log.warn('badge: ' + str(e))
-
-
-async def with_badge(job):
-    """Run an analysis promise with the badge showing work, then the outcome."""
-    await set_badge('work')
-    answer = await job
-    await set_badge('ok' if answer['ok'] else 'error')
-    setTimeout(lambda: set_badge(''), 8000)
-    return answer
-
+# --- the on-page panel, for triggers without a popup --------------------------
 
 async def pin_document(tab_id):
     """{tabId, documentId} of the document a person acted on (its top frame), or None.
@@ -276,22 +256,49 @@ async def pin_document(tab_id):
     return {'tabId': tab_id, 'documentId': results[0].documentId}
 
 
-async def show_on_page(pin, answer):
-    """Put the outcome in the pinned document (the popup is closed). Best effort.
+PANEL_SCRIPT = 'js/panel.js'
+
+
+def subject_text(image_url):
+    """What was analyzed, for the panel: 'Screenshot of this tab' or the image's short address."""
+    if image_url == TAB:
+        return 'Screenshot of this tab'
+    if image_url.startswith('data:'):
+        return 'An image embedded in the page'
+    short = im.stored_image_url(image_url)
+    return 'Image: ' + (short[:80] + '…' if len(short) > 80 else short)
+
+
+async def _draw_panel(pin, state):
+    """Draw the panel in the pinned document (js/panel.js, then its state). Best effort.
 
     Some pages forbid scripts; a document the tab no longer shows is refused
     by Chrome ("No document with id"), and then nothing is shown.
     """
     if pin == None:  # noqa: E711
         return None
-    if answer['ok']:
-        args = ['Keypool', answer['text'], 'success']
-    else:
-        args = ['Keypool could not analyze this', answer['error'], 'error']
+    target = {'tabId': pin['tabId'], 'documentIds': [pin['documentId']]}
     try:
-        await chrome.scripting.executeScript({'target': {'tabId': pin['tabId'],
-                                                         'documentIds': [pin['documentId']]},
-                                              'func': showKeypoolPanel, 'args': args})
+        await chrome.scripting.executeScript({'target': target, 'files': [PANEL_SCRIPT]})
+        await chrome.scripting.executeScript({'target': target, 'func': showKeypoolPanel,
+                                              'args': [state]})
     except Exception as e:
         log.warn('could not show the result on the page: ' + str(e.message))
     return None
+
+
+async def show_analyzing(pin, subject):
+    """The panel says "Analyzing…" the moment the shortcut or menu fires (issue 9)."""
+    await _draw_panel(pin, {'title': 'Keypool', 'subject': subject, 'text': 'Analyzing…',
+                            'level': 'info', 'markdown': False})
+
+
+async def show_on_page(pin, answer, subject):
+    """Put the outcome in the pinned document (the popup is closed)."""
+    if answer['ok']:
+        state = {'title': 'Keypool', 'subject': subject, 'text': answer['text'],
+                 'level': 'success', 'markdown': True}
+    else:
+        state = {'title': 'Keypool could not analyze this', 'subject': subject,
+                 'text': answer['error'], 'level': 'error', 'markdown': False}
+    await _draw_panel(pin, state)

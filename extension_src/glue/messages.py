@@ -2,11 +2,13 @@
 
 from core.compat import is_object, is_str
 from glue import log
-from glue.analyze import analyze, analyze_tab, with_badge
+from glue.analyze import analyze, analyze_tab
+from glue.badge import with_badge
 from glue.config import load_settings, settings_report
 from glue.donate import donate_key
-from glue.health import retry_server_now
+from glue.health import check_servers, retry_server_now
 from glue.keyfetch import get_api_key
+from core.poolview import with_checks
 from glue.ledger import read_pool
 from glue.store import SESSION, STATUS, get_item
 
@@ -22,7 +24,8 @@ def is_from_this_extension(sender):
 async def pool_status():
     pool = await read_pool(await load_settings())
     status = await get_item(SESSION, STATUS, None)
-    return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}
+    rows = with_checks(pool.status_rows(Date.now()), pool.checked_at_ms)
+    return {'ok': True, 'servers': rows, 'status': status}
 
 
 async def handle(request, sender):
@@ -47,6 +50,8 @@ async def handle(request, sender):
         if not is_str(request['url']):
             return {'ok': False, 'error': 'Malformed request: "url" must be a server URL.'}
         return await retry_server_now(request['url'])
+    if kind == 'checkServers':
+        return await check_servers(request['all'] == True)  # noqa: E712
     if kind == 'getSettings':
         report = await settings_report()
         return {'ok': True, 'settings': report[0], 'warnings': report[1]}

@@ -102,3 +102,10 @@ class TestTimes:
         assert span_text(59_400) == "59 s"
         assert span_text(5_400_000) == "2 h"
         assert back_in_text(NOW + 117_000, NOW) == "back in 2 min"
+
+
+def test_checked_times_are_read_for_configured_servers_only():
+    from core.poolview import checked_from
+    ledger = {"servers": {}, "checkedAt": {"a": 5, "gone": 7, "b": "x"}}
+    assert checked_from(ledger, ["a", "b"]) == {"a": 5}
+    assert checked_from(None, ["a"]) == {}
