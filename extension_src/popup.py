@@ -167,6 +167,7 @@ class Popup:
         dom.on(dom.by_id('image-url'), 'input',
                lambda event: event.target.removeAttribute('aria-invalid'))
         dom.on(dom.by_id('copy'), 'click', self.analysis.on_copy)
+        dom.on(dom.by_id('history-toggle'), 'click', self.analysis.on_history_toggle)
         dom.on(dom.by_id('expand'), 'click', self.analysis.on_expand)
         dom.on(dom.by_id('last-thumb'), 'error', self.analysis.on_thumb_error)
         self.donation.wire()

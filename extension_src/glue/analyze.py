@@ -11,13 +11,14 @@ from core import image as im
 from core import provider as pv
 from core import status as st
 from core.outcome import REDIRECT_ERROR
+from core.compat import is_str
 from core.redact import mask_key
 from glue import log
 from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
 from glue.net import read_capped, request
 from glue.status import set_status
-from glue.store import LAST_ANALYSIS, SESSION, set_item
+from glue.store import LAST_ANALYSIS, SESSION, get_item, set_item
 from pagepanel import keypoolMarkDocument, showKeypoolPanel
 
 IMAGE_TIMEOUT_MS = 15000
@@ -159,9 +160,42 @@ async def _call_provider(settings, api_key, image, image_url):
     return [pv.result_text(text, api_key), None]
 
 
-async def analyze(image_url, image):
-    """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error."""
-    settings = await load_settings()
+HISTORY = 'history'            # chrome.storage.session: the last HISTORY_SIZE analyses
+HISTORY_SIZE = 10
+HISTORY_URL_CHARS = 120        # "a short image address": enough to recognize it
+HISTORY_TEXT_CHARS = 4000
+MAX_QUESTION_CHARS = 1000
+
+
+def question_of(request):
+    """The person's question about the image (analyzeImage/analyzeTab `question`), or None."""
+    question = request['question']
+    if not is_str(question) or len(question.strip()) == 0:
+        return None
+    return question.strip()[:MAX_QUESTION_CHARS]
+
+
+def with_question(settings, question):
+    """settings whose provider prompt is the question (empty: the configured prompt)."""
+    if question == None:  # noqa: E711
+        return settings
+    provider = {}
+    for name in ['kind', 'baseUrl', 'model']:
+        provider[name] = settings['provider'][name]
+    provider['prompt'] = question
+    copy = {}
+    for name in Object.js_keys(settings):
+        copy[name] = settings[name]
+    copy['provider'] = provider
+    return copy
+
+
+async def analyze(image_url, image, question=None):
+    """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error.
+
+    question: asked instead of the configured prompt (None: the prompt).
+    """
+    settings = with_question(await load_settings(), question)
     try:
         if image == None:  # noqa: E711
             image = await load_image(image_url, settings)
@@ -192,16 +226,34 @@ async def analyze(image_url, image):
     return await _finish_error(image_url, 'The AI provider refused the API keys it was given.')
 
 
+async def _remember(entry):
+    """Put an analysis at the head of the session's history (no key: the text is redacted)."""
+    short = {'imageUrl': entry['imageUrl'][:HISTORY_URL_CHARS], 'at': entry['at']}
+    if entry['text'] != None:  # noqa: E711
+        short['text'] = entry['text'][:HISTORY_TEXT_CHARS]
+    else:
+        short['error'] = entry['error']
+    old = await get_item(SESSION, HISTORY, [])
+    items = [short]
+    for item in old:
+        if len(items) < HISTORY_SIZE:
+            items.append(item)
+    await set_item(SESSION, HISTORY, items)
+
+
 async def _finish_ok(image_url, text, server):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
-                                           'server': server, 'at': Date.now()})
+    entry = {'imageUrl': im.stored_image_url(image_url), 'text': text, 'server': server,
+             'at': Date.now()}
+    await set_item(SESSION, LAST_ANALYSIS, entry)
+    await _remember(entry)
     await set_status(st.ANALYSIS_DONE, st.SUCCESS)
     return {'ok': True, 'text': text, 'server': server}
 
 
 async def _finish_error(image_url, message):
-    await set_item(SESSION, LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
-                                           'error': message, 'at': Date.now()})
+    entry = {'imageUrl': im.stored_image_url(image_url), 'error': message, 'at': Date.now()}
+    await set_item(SESSION, LAST_ANALYSIS, entry)
+    await _remember(entry)
     await set_status(st.error_text(message), st.ERROR)
     return {'ok': False, 'error': message}
 
@@ -221,7 +273,7 @@ async def capture_tab(window_id):
     return _parse_data_url(data_url)
 
 
-async def analyze_tab(window_id, after_capture=None):
+async def analyze_tab(window_id, after_capture=None, question=None):
     """Analyze a screenshot of the visible tab; after_capture() (a coroutine function) runs
     once the picture is taken, so that whatever it draws on the page is not in it."""
     try:
@@ -231,7 +283,7 @@ async def analyze_tab(window_id, after_capture=None):
         return await _finish_error(TAB, e.message)
     if after_capture != None:  # noqa: E711
         await after_capture()
-    return await analyze(TAB, image)
+    return await analyze(TAB, image, question)
 
 
 # --- the on-page panel, for triggers without a popup --------------------------

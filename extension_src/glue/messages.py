@@ -2,7 +2,7 @@
 
 from core.compat import is_object, is_str
 from glue import log
-from glue.analyze import analyze, analyze_tab
+from glue.analyze import analyze, analyze_tab, question_of
 from glue.badge import with_badge
 from glue.config import load_settings, settings_report
 from glue.donate import donate_key
@@ -42,10 +42,10 @@ async def handle(request, sender):
     if kind == 'analyzeImage':
         if not is_str(request['imageUrl']) or len(request['imageUrl'].strip()) == 0:
             return {'ok': False, 'error': 'Please give the address of an image.'}
-        return await with_badge(analyze(request['imageUrl'].strip(), None))
+        return await with_badge(analyze(request['imageUrl'].strip(), None, question_of(request)))
     if kind == 'analyzeTab':
         window_id = sender.tab.windowId if sender.tab != None else None  # noqa: E711
-        return await with_badge(analyze_tab(window_id))
+        return await with_badge(analyze_tab(window_id, None, question_of(request)))
     if kind == 'retryServer':
         if not is_str(request['url']):
             return {'ok': False, 'error': 'Malformed request: "url" must be a server URL.'}

@@ -269,10 +269,18 @@ class Analysis:
         self.history = history if history != None else []  # noqa: E711
         self.render_history()
 
+    def on_history_toggle(self, event):
+        button = dom.by_id('history-toggle')
+        opened = button.getAttribute('aria-expanded') != 'true'
+        button.setAttribute('aria-expanded', 'true' if opened else 'false')
+        dom.by_id('history').hidden = not opened
+
     def render_history(self):
-        section = dom.by_id('history')
         items = self.history
-        section.hidden = len(items) == 0
+        dom.by_id('history-toggle').hidden = len(items) == 0
+        if len(items) == 0:
+            dom.by_id('history').hidden = True
+            dom.by_id('history-toggle').setAttribute('aria-expanded', 'false')
         dom.set_text(dom.by_id('history-count'), str(len(items)))
         list_node = dom.by_id('history-list')
         dom.clear(list_node)

@@ -6,7 +6,7 @@ lately; "Not checked yet" for one never contacted (or not for a while);
 """
 
 from core.poolview import (STALE_MS, VIEW_AVAILABLE, VIEW_FAILED, VIEW_PROBATION, VIEW_UNCHECKED,
-                           out_count, row_view)
+                           row_view)
 from ui import dom, fmt
 
 STATE_TEXTS = {
@@ -96,6 +96,4 @@ class PoolList:
         summary = ''
         if total > 0:
             summary = str(answered) + ' of ' + str(total) + ' available'
-            if out_count(rows) > 0:
-                summary = summary + ' · ' + str(out_count(rows)) + ' out'
         dom.set_text(dom.by_id('pool-summary'), summary)
