@@ -371,6 +371,9 @@ def copy_sources(root, src):
     for entry in ENTRIES:
         if not (source_root / f"{entry}.py").is_file():
             raise SourceError("missing entry module", path=f"{SOURCE_DIR}/{entry}.py")
+    for entry in SCRIPT_ENTRIES:
+        if not (source_root / f"{entry}.js").is_file():
+            raise SourceError("missing script entry", path=f"{SOURCE_DIR}/{entry}.js")
     return copied
 
 
@@ -800,7 +803,9 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
         ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
     )
-    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in SCRIPT_ENTRIES]
+    # copy_sources made sure each is there; a bundle of other entries (tests) has none.
+    script_names = [e for e in SCRIPT_ENTRIES if (staging / "src" / f"{e}.js").is_file()]
+    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in script_names]
     # npm packages (markdown-it) resolve from the project's node_modules: the
     # staging dir may sit outside the project (tests build into a tmp dir).
     env = dict(os.environ, NODE_PATH=str(Path(root) / "node_modules"))
@@ -831,7 +836,7 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         for map_path in sorted(js_dir.glob("*.js.map")):
             _tidy_bundle_map(map_path, raw_dir)
     return {entry: (js_dir / f"{entry}.js").stat().st_size
-            for entry in tuple(entries) + SCRIPT_ENTRIES}
+            for entry in tuple(entries) + tuple(script_names)}
 
 
 def _tidy_bundle_map(map_path, raw_dir):

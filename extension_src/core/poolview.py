@@ -32,6 +32,9 @@ NO_SERVER_TEXT = 'No key server answered.'
 NO_SERVER_TITLE = 'Keypool: no key server answered. Click to set up servers.'
 
 
+# Nothing here takes keyword arguments: no kwargs support (smaller code in the worker).
+# __pragma__ ('nokwargs')
+
 def is_true(value):
     return value == True  # noqa: E712  (a JS value may be undefined)
 
@@ -131,3 +134,5 @@ def pool_mark(rows):
     if is_unreachable(rows):
         return {'text': '!', 'title': NO_SERVER_TITLE}
     return {'text': '', 'title': ''}
+
+# __pragma__ ('kwargs')

@@ -160,6 +160,8 @@ async def _call_provider(settings, api_key, image, image_url):
     return [pv.result_text(text, api_key), None]
 
 
+# The helpers below take no keyword arguments: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
 HISTORY = 'history'            # chrome.storage.session: the last HISTORY_SIZE analyses
 HISTORY_SIZE = 10
 HISTORY_URL_CHARS = 120        # "a short image address": enough to recognize it
@@ -188,6 +190,9 @@ def with_question(settings, question):
         copy[name] = settings[name]
     copy['provider'] = provider
     return copy
+
+
+# __pragma__ ('kwargs')
 
 
 async def analyze(image_url, image, question=None):
@@ -226,6 +231,7 @@ async def analyze(image_url, image, question=None):
     return await _finish_error(image_url, 'The AI provider refused the API keys it was given.')
 
 
+# __pragma__ ('nokwargs')
 async def _remember(entry):
     """Put an analysis at the head of the session's history (no key: the text is redacted)."""
     short = {'imageUrl': entry['imageUrl'][:HISTORY_URL_CHARS], 'at': entry['at']}
@@ -239,6 +245,9 @@ async def _remember(entry):
         if len(items) < HISTORY_SIZE:
             items.append(item)
     await set_item(SESSION, HISTORY, items)
+
+
+# __pragma__ ('kwargs')
 
 
 async def _finish_ok(image_url, text, server):
@@ -308,6 +317,7 @@ async def pin_document(tab_id):
     return {'tabId': tab_id, 'documentId': results[0].documentId}
 
 
+# __pragma__ ('nokwargs')
 PANEL_SCRIPT = 'js/panel.js'
 
 
@@ -354,3 +364,4 @@ async def show_on_page(pin, answer, subject):
         state = {'title': 'Keypool could not analyze this', 'subject': subject,
                  'text': answer['error'], 'level': 'error', 'markdown': False}
     await _draw_panel(pin, state)
+# __pragma__ ('kwargs')

@@ -20,6 +20,9 @@ POOL_MARK_COLOR = '#cf222e'
 _badge = {'pool': None, 'busy': 0, 'shownTitle': None}
 
 
+# Nothing here takes keyword arguments: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
+
 def _default_title():
     return chrome.runtime.getManifest().action.default_title
 
@@ -76,3 +79,5 @@ async def with_badge(job):
             log.in_background(set_badge(''), 'pool badge')
     setTimeout(back_to_pool, OUTCOME_SHOWN_MS)
     return answer
+
+# __pragma__ ('kwargs')

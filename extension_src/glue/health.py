@@ -15,6 +15,8 @@ from glue.ledger import note_checked, read_pool, update_pool
 from glue.net import request
 from glue.reach import is_blocked
 
+# Called with positional arguments only: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
 PROBE_ALARM = 'keypool-probe'
 
 _probing = {}   # url -> True while a probe is running in this worker
@@ -188,3 +190,5 @@ async def check_servers(every):
     if len(jobs) > 0:
         await Promise.all(jobs)
     return {'ok': True, 'checked': urls}
+
+# __pragma__ ('kwargs')

@@ -16,6 +16,8 @@ from core.poolview import CHECKED_AT, checked_from
 from glue.badge import note_pool
 from glue.store import POOL_HEALTH_ITEM
 
+# Called with positional arguments only: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
 _chain = {'tail': None}
 
 
@@ -50,3 +52,5 @@ def update_pool(settings, mutate):
         job = tail.then(run, run)
     _chain['tail'] = job.then(lambda x: None, lambda e: None)
     return job
+
+# __pragma__ ('kwargs')

@@ -88,4 +88,6 @@ def project(tmp_path):
     shutil.copy2(ROOT / "extension_src" / "jsfix.py", src / "jsfix.py")
     for entry in build.ENTRIES:
         (src / f"{entry}.py").write_text(TINY_ENTRY.format(entry=entry), encoding="utf-8")
+    for entry in build.SCRIPT_ENTRIES:
+        (src / f"{entry}.js").write_text(f"globalThis.__{entry} = true;\n", encoding="utf-8")
     return dest

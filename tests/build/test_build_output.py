@@ -117,7 +117,7 @@ def test_js_holds_one_bundle_per_entry_and_its_map(ext):
     """No module graph to load: js/ has <entry>.js and, in development, <entry>.js.map."""
     js = ext / "js"
     expected = set()
-    for entry in build.ENTRIES:
+    for entry in build.ENTRIES + build.SCRIPT_ENTRIES:
         expected |= {f"{entry}.js", f"{entry}.js.map"}
     assert {p.name for p in js.iterdir()} == expected
     for entry in build.ENTRIES:
