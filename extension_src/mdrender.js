@@ -29,15 +29,18 @@ export function isSafeHref(href) {
   return typeof href === 'string' && /^https?:\/\/[^\s]+$/i.test(href.trim());
 }
 
-// Build the tokens under parent. headingShift: an answer's "#" becomes
-// h(1 + shift), so it sits under the page's own headings.
-export function renderTokens(tokens, parent, addText, headingShift = 0) {
+// Build the tokens under parent. The answer's highest heading becomes
+// h<headingBase> and the others follow it, so the answer's outline sits under
+// the page's own headings without skipping a level (axe: heading-order).
+export function renderTokens(tokens, parent, addText, headingBase = 3) {
   const doc = parent.ownerDocument;
+  const levels = tokens.filter((t) => t.type === 'heading_open').map((t) => Number(t.tag[1]));
+  const headingShift = levels.length ? headingBase - Math.min(...levels) : 0;
   const stack = [parent];
   const top = () => stack[stack.length - 1];
   const open = (tag, token) => {
     let name = BLOCK_TAGS.has(tag) ? tag : 'span';
-    if (/^h[1-6]$/.test(name)) name = 'h' + Math.min(6, Number(name[1]) + headingShift);
+    if (/^h[1-6]$/.test(name)) name = 'h' + Math.min(6, Math.max(1, Number(name[1]) + headingShift));
     const node = doc.createElement(name);
     top().append(node);
     stack.push(node);
@@ -91,8 +94,8 @@ export function renderTokens(tokens, parent, addText, headingShift = 0) {
 }
 
 // The popup's way: plain text nodes.
-export function renderMarkdownInto(text, parent, headingShift) {
+export function renderMarkdownInto(text, parent, headingBase) {
   parent.replaceChildren();
   return renderTokens(parseMarkdown(text), parent,
-    (node, s) => node.append(parent.ownerDocument.createTextNode(s)), headingShift);
+    (node, s) => node.append(parent.ownerDocument.createTextNode(s)), headingBase);
 }

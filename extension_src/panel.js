@@ -90,12 +90,13 @@ function show(state) {
   if (state.subject) addText(subject, state.subject);
   const body = document.createElement('div');
   body.className = 'body';
-  if (state.markdown) renderTokens(parseMarkdown(state.text), body, addText, 2);
+  if (state.markdown) renderTokens(parseMarkdown(state.text), body, addText, 3);
   else addText(body, state.text);
   panel.append(head, subject, body);
   const style = document.createElement('style');
   style.textContent = BASE_CSS + '\n' + rules.join('\n');
   root.append(style, panel);
+  shown = {state, body, rules: rules.length};
   document.documentElement.append(host);
   document.addEventListener('keydown', function onKey(e) {
     if (e.key === 'Escape') { host.remove(); document.removeEventListener('keydown', onKey); }
@@ -103,4 +104,14 @@ function show(state) {
   return true;
 }
 
-globalThis.__keypoolPanel = {show};
+// What the panel shows, for the e2e tests. Only this extension's isolated world
+// can call it: the page's scripts see neither this global nor the closed root.
+let shown = null;
+function inspect() {
+  if (!shown || !shown.body.isConnected) return null;
+  const tags = Array.from(shown.body.querySelectorAll('*'), (n) => n.tagName.toLowerCase());
+  const links = Array.from(shown.body.querySelectorAll('a'), (a) => a.getAttribute('href'));
+  return {state: shown.state, tags, links, texts: shown.rules};
+}
+
+globalThis.__keypoolPanel = {show, inspect};

@@ -30,6 +30,7 @@ class Popup:
     def __init__(self):
         self.status = None
         self.status_seen = False
+        self.status_floor_ms = 0     # statuses up to this time were superseded ("Try again")
         self.source = PoolSource(self.render_pool)
         self.pool_list = PoolList(self.retry_server)
         self.status_line = StatusLine()
@@ -52,7 +53,10 @@ class Popup:
         rows = self.source.rows(now_ms)
         self.pool_list.render(rows, now_ms)
         was = self.status_line.no_server
-        self.status_line.render(self.status, rows, now_ms)
+        status = self.status
+        if status != None and status['at'] != None and status['at'] <= self.status_floor_ms:  # noqa: E711
+            status = None
+        self.status_line.render(status, rows, now_ms)
         if was != self.status_line.no_server:
             self.analysis.render_last()
 
@@ -79,6 +83,8 @@ class Popup:
 
     async def try_again(self, event):
         button = dom.by_id('try-again')
+        # The error that led here is answered by this new check: it no longer stands.
+        self.status_floor_ms = Date.now()
         dom.set_busy(button, True, 'Checking…')
         try:
             await self.check(True)

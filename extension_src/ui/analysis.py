@@ -11,7 +11,7 @@ from ui import dom, fmt
 PERMISSION_HINT_DELAY_MS = 300  # say "waiting for your answer" only if Chrome really asks
 COPIED_SHOWN_MS = 1500
 HISTORY_SHOWN = 10
-HEADING_SHIFT = 2                # an answer's "#" is an h3, under the popup's h2
+HEADING_BASE = 3                 # the answer's top heading is an h3, under the popup's h2
 
 
 def value_or_none(obj, key):
@@ -220,7 +220,7 @@ class Analysis:
             text_node.removeAttribute('data-level')
             if self.rendered_key != key:
                 self.rendered_key = key
-                renderMarkdownInto(value_or_none(last, 'text') or '', text_node, HEADING_SHIFT)
+                renderMarkdownInto(value_or_none(last, 'text') or '', text_node, HEADING_BASE)
             server = value_or_none(last, 'server')
             if server != None:  # noqa: E711
                 parts.append('Key from ' + fmt.host_of(server))
