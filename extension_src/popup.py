@@ -122,9 +122,12 @@ class Popup:
         nodes['note'].setAttribute('data-level', level)
         nodes['note'].hidden = False
         self.render_pool()
-        # The button hides once the server is back: focus goes to what it said.
+        # Focus stays on the button (disabling it while busy dropped it to the
+        # body); once the server is back the button hides, and focus goes to what it said.
         if button.hidden:
             nodes['note'].focus()
+        else:
+            button.focus()
         return None
 
     # -- storage -----------------------------------------------------------------
