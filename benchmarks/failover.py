@@ -3,7 +3,7 @@
     python -m benchmarks.failover [--trials N] [--slow-trials M] [--quick] [--only 1,3]
                                    [--trace] [--json FILE]
 
-Builds the extension (``build.main``), loads it in headless Chromium
+Builds the extension (``buildtool.cli.main``), loads it in headless Chromium
 (Playwright, persistent context, as tests/e2e/conftest.py does), starts five
 mock key servers (tests/mock_servers.py) and points Keypool at them with
 ``keyCacheMs: 0``, so every request fetches a key.
@@ -746,13 +746,13 @@ def popup_rows_ms(target: ColdTarget, cold: bool) -> float:
 
 def s_cold_worker(b: Bench, cfg: Config) -> list[Result]:
     """Cold worker: stop it, then one getApiKey from a page (Keypool vs the original, timed in the page)."""
-    import build  # the repo root's build.py
+    from buildtool.cli import main as build_main  # what build.py runs
 
     b.set_faulty("ok")
     tmp = Path(tempfile.mkdtemp(prefix="keypool-cold-"))
     try:
         log("  [cold] building the --release extension...")
-        if build.main(["--out", str(tmp / "release"), "-q", "--release"]) != 0:
+        if build_main(["--out", str(tmp / "release"), "-q", "--release"]) != 0:
             raise RuntimeError("the --release build failed")
         loaded = getattr(b, "ext_dir", None)
         builds = [("keypool-release", tmp / "release" / "chrome-mv3")]
@@ -1029,7 +1029,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="also trace where a healthy Keypool request spends its time (stderr)")
     ap.add_argument("--json", type=Path, default=None, help="also write every sample to this file")
     ap.add_argument("--extension", type=Path, default=None,
-                    help="an already built chrome-mv3 folder (default: build one with build.main)")
+                    help="an already built chrome-mv3 folder (default: build one with buildtool.cli.main)")
     ap.add_argument("--chromium", default=os.environ.get("KEYPOOL_CHROMIUM", DEBIAN_CHROMIUM))
     ap.add_argument("--seed", type=int, default=None, help="seed for the benchmark's own random choices")
     return ap.parse_args(argv)
@@ -1048,7 +1048,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed is not None:
         random.seed(args.seed)
 
-    import build  # the repo root's build.py
+    from buildtool.cli import main as build_main  # what build.py runs
 
     tmp = Path(tempfile.mkdtemp(prefix="keypool-bench-"))
     servers: list[KeyServer] = []
@@ -1058,7 +1058,7 @@ def main(argv: list[str] | None = None) -> int:
             ext_dir = args.extension.resolve()
         else:
             log("building the extension...")
-            if build.main(["--out", str(tmp / "build"), "-q"]) != 0:
+            if build_main(["--out", str(tmp / "build"), "-q"]) != 0:
                 log("error: the build failed")
                 return 1
             ext_dir = tmp / "build" / "chrome-mv3"

@@ -455,11 +455,16 @@ class KeypoolInstall(Install):
             self.probe_ok_ms[call.url] = self.fleet.sim.now
         elif outcome.counts_against_server():
             self.mark_failed(call.url, outcome)
+            s = self.fleet.settings
+            self.pool.probe_failed(self.fleet.sim.now, s["ejectionBaseMs"], s["failedResetMs"],
+                                   self.fleet.sim.rng.random)
         if not self.probing:
             self.schedule_probe_alarm()
 
     def probe_due(self) -> None:
-        due = [u for u in self.pool.due_for_probe(self.fleet.sim.now) if u not in self.probing]
+        s = self.fleet.settings
+        due = self.pool.take_probes(self.fleet.sim.now, self.fleet.sim.rng.random,
+                                    list(self.probing), s["ejectionBaseMs"], s["failedResetMs"])
         for url in due:
             self.probe(url)
         if not due and not self.probing:
@@ -467,11 +472,8 @@ class KeypoolInstall(Install):
 
     def schedule_probe_alarm(self) -> None:
         now = self.fleet.sim.now
-        pool = self.pool
-        when = pool.next_retry_at_ms(now)
-        if len(pool.due_for_probe(now)) > 0:
-            soon = now + self.fleet.settings["probeIntervalMs"]
-            when = soon if when is None else min(when, soon)
+        when = self.pool.next_probe_at_ms(now, self.fleet.settings["probeIntervalMs"],
+                                          self.fleet.sim.rng.random)
         self.alarm_token += 1
         if when is None:
             return
@@ -575,11 +577,14 @@ class KeypoolFetch:
             for c in losers:
                 c.abort()
             inst.fetch_done(True)
-            # glue/keyfetch.py _after_success_task
+            # glue/keyfetch.py _after_success_task: one ledger update, then probes
+            inst.mark_ok(call.url, now - call.started_ms + 0.0)
+            s = self.fleet.settings
+            self.run.settle(inst.pool, True, now, s["ejectionBaseMs"], s["failedResetMs"],
+                            self.fleet.sim.rng.random)
+            inst.pool.settle_hedge_credit(self.run.hedge_credit)
             if self.probes_waiting:
                 inst.probe_due()
-            inst.mark_ok(call.url, now - call.started_ms + 0.0)
-            inst.pool.settle_hedge_credit(self.run.hedge_credit)
             for c in losers:
                 if c.started_ms <= call.started_ms:
                     inst.mark_failed(c.url, oc.Outcome(oc.OUTPACED, "outpaced"))
@@ -599,6 +604,10 @@ class KeypoolFetch:
             c.abort()
         self.inst.fetch_done(ok)
         if not ok:
+            s = self.fleet.settings
+            # glue/keyfetch.py, GIVE_UP: the ledger update, then the probe alarm
+            self.run.settle(self.inst.pool, False, self.fleet.sim.now, s["ejectionBaseMs"],
+                                   s["failedResetMs"], self.fleet.sim.rng.random)
             self.inst.schedule_probe_alarm()
             self.inst.pool.settle_hedge_credit(self.run.hedge_credit)
 

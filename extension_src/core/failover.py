@@ -8,10 +8,20 @@ then give up with a sentence a person understands.
 Added: a hedge (start another server while the first is silent, when there
 is a reason: core.hedge) and one deadline for the whole user action, shared by every attempt, so the worst
 case is bounded: rounds x servers x keyTimeoutMs + allFailedBackoffMs.
+
+Changed for a fleet (benchmarks/fleet.py decides; BENCHMARKS.md "Fleet"):
+- no second round after timeouts: a server that hung for keyTimeoutMs is
+  still slow 2 s later, and each key request costs it a Gemini call even
+  when we give up on it; the second round stays for refusals and bad answers;
+- one "no active API keys" answer ends the run: the servers share one pool;
+- after a fetch that found no key, the pool is in an outage (core.pool):
+  requests fail at once, with zero requests, until a trial is due; a trial
+  is one round (no second one); for an empty pool, one key request.
 """
 
 from core import hedge
 from core import outcome as oc
+from core.pool import OUTAGE_DOWN, OUTAGE_EMPTY
 
 MAX_ROUNDS = 2
 
@@ -74,6 +84,7 @@ class KeyRun:
         self.checked = []               # servers asked for /health by it
         self.answered = {}              # url -> health latency ms, for servers that answered
         self.first_answer_ms = None     # when the first of them answered
+        self.trial = None               # OUTAGE_DOWN / OUTAGE_EMPTY: this run is an outage trial
 
     # -- events ------------------------------------------------------------
 
@@ -116,9 +127,18 @@ class KeyRun:
         (default: now_ms, for a single clock as in the simulations and vectors).
         """
         wall = wall_ms if wall_ms != None else now_ms  # noqa: E711
+        if self.trial == None and self.attempts == 0 and self.round == 1 \
+                and self.check_started_ms == None and pool.outage != None:  # noqa: E711
+            outage = pool.outage
+            if outage.since_ms <= wall and wall < outage.trial_at_ms:
+                return Action(GIVE_UP, None, None, None, outage_message(outage, wall,
+                                                                         self.n_servers))
+            self.trial = outage.kind
+        if self.trial == OUTAGE_EMPTY:
+            return self._empty_trial_action(pool, now_ms, random_fn)
         if len(self.in_flight) < self.lanes:
-            url = None if self.is_past_deadline(now_ms) else self.next_server(pool, wall,
-                                                                               random_fn)
+            url = None if self.is_past_deadline(now_ms) or self._said_pool_empty() \
+                else self.next_server(pool, wall, random_fn)
             if url != None:  # noqa: E711
                 return Action(START, url)
             if len(self.in_flight) == 0:
@@ -127,6 +147,55 @@ class KeyRun:
                 return Action(GIVE_UP, None, None, None, self.failure_message(self.n_servers))
             self.lanes = len(self.in_flight)   # nobody left to fail over to: wait for the rest
         return self._hedge_action(pool, now_ms, wall, random_fn, configured_delay_ms)
+
+    def _empty_trial_action(self, pool, now_ms, random_fn):
+        """A trial of an empty pool: one key request (the servers share one pool)."""
+        if len(self.in_flight) > 0:
+            return Action(WAIT)
+        if self.attempts == 0 and not self.is_past_deadline(now_ms):
+            return Action(START, self._random_of(pool.servers, random_fn))
+        return Action(GIVE_UP, None, None, None, self.failure_message(self.n_servers))
+
+    def _random_of(self, urls, random_fn):
+        preferred = [u for u in urls if u not in self.avoid]
+        choices = preferred if len(preferred) > 0 else urls
+        return choices[min(len(choices) - 1, int(random_fn() * len(choices)))]
+
+    def settle(self, pool, ok, now_ms, base_ms, cap_ms, random_fn):
+        """The run is over: the pool is in use; enter, extend or end its outage.
+
+        now_ms: wall clock. The glue calls it inside one ledger update, after the
+        server's own mark_ok / mark_failed.
+        """
+        if self.attempts > 0:
+            pool.used(now_ms)   # an answer at once from a known outage is not a use of the pool
+        if ok:
+            pool.outage = None
+            return None
+        kind = self.pool_wide_failure(pool.servers)
+        if self.trial != None:  # noqa: E711
+            pool.outage_trial_failed(kind if kind != None else self.trial, now_ms, base_ms,  # noqa: E711
+                                     cap_ms, random_fn)
+        elif kind != None and pool.outage == None:  # noqa: E711
+            pool.enter_outage(kind, now_ms, base_ms, cap_ms, random_fn)
+        return None
+
+    def pool_wide_failure(self, servers):
+        """OUTAGE_EMPTY, OUTAGE_DOWN or None: did this run show the pool cannot give a key?
+
+        down: every configured server failed in this run for a reason of its
+        own (a browser block or being offline blames no server).
+        """
+        if self._said_pool_empty():
+            return OUTAGE_EMPTY
+        failed = []
+        for item in self.failures:
+            if item[1].counts_against_server() and item[0] not in failed:
+                failed.append(item[0])
+        for url in servers:
+            if url not in failed:
+                return None
+        return OUTAGE_DOWN
 
     def _hedge_action(self, pool, now_ms, wall_ms, random_fn, configured_delay_ms):
         """Attempts are in flight: hedge now, check liveness now, or wait (and how long)."""
@@ -199,7 +268,13 @@ class KeyRun:
         return Action(START, url, None, None, None, True)
 
     def next_server(self, pool, now_ms, random_fn):
-        """A server not yet tried this round (avoided ones last), or None."""
+        """A server not yet tried this round (avoided ones last), or None.
+
+        An outage trial may ask any server: every one is out, that is the point.
+        """
+        if self.trial != None:  # noqa: E711
+            untried = [u for u in pool.servers if u not in self.tried]
+            return self._random_of(untried, random_fn) if len(untried) > 0 else None
         if len(self.avoid) > 0:
             excluded = [u for u in self.tried]     # no list + list: Transcrypt joins strings
             excluded.extend(self.avoid)
@@ -219,9 +294,17 @@ class KeyRun:
         """May one more round start after the backoff (once, and within the deadline)?
 
         Not when the servers said the shared pool is empty: it does not refill in
-        a few seconds, and asking again only costs the servers.
+        a few seconds, and asking again only costs the servers. Not when every
+        failure was a time out (hanging servers still hang 2 s later, and each
+        request costs them a Gemini call), nor in an outage trial.
         """
-        if self._said_pool_empty():
+        if self._said_pool_empty() or self.trial != None:  # noqa: E711
+            return False
+        only_timeouts = len(self.failures) > 0
+        for item in self.failures:
+            if item[1].kind != oc.TIMEOUT and item[1].kind != oc.OUTPACED:
+                only_timeouts = False
+        if only_timeouts:
             return False
         return self.round < MAX_ROUNDS and now_ms + backoff_ms < self.deadline_ms
 
@@ -234,6 +317,31 @@ class KeyRun:
     def failure_message(self, n_servers):
         """What to tell a person when no server gave a key."""
         return no_key_message(self.failures, n_servers)
+
+
+def _duration_text(ms):
+    """'40 s', '3 min', '2 h': rounded to the nearest unit a person reads."""
+    s = int((max(0, ms) + 500) / 1000)
+    if s < 90:
+        return str(max(1, s)) + ' s'
+    minutes = int((s + 30) / 60)
+    if minutes < 90:
+        return str(minutes) + ' min'
+    return str(int((minutes + 30) / 60)) + ' h'
+
+
+def outage_message(outage, now_ms, n_servers):
+    """A request during an outage, before its next trial: what happened and what comes next."""
+    wait = _duration_text(outage.trial_at_ms - now_ms)
+    if outage.kind == OUTAGE_EMPTY:
+        return ('Could not get an API key: the key servers are running, but the pool has no '
+                'API keys left. Donate a key in the Keypool popup to refill it; Keypool asks '
+                'the servers again in ' + wait + '.')
+    which = 'the key server has not' if n_servers == 1 \
+        else 'none of the ' + str(n_servers) + ' key servers has'
+    return ('Could not get an API key: ' + which + ' given one for '
+            + _duration_text(now_ms - outage.since_ms) + '. Keypool tries again in ' + wait
+            + '. Check that the key servers are running.')
 
 
 def _plural(n, one, many):

@@ -14,16 +14,37 @@ A server is in one of three states at time now_ms:
 - failed: ejected until retryAt.
 CONTRACT.md §4 reports probation as "available" (it is back in the pool) with
 `probation: true`.
+
+Besides the servers, the ledger may hold an outage: the last key fetch found
+no server that could give a key (every one failed, or the shared pool was
+empty). While it lasts, a request does not walk the whole pool again: it
+fails at once until the outage's next trial is due, and a trial asks every
+server's cheap /health first (core.failover). Background probes stop: the
+next person's request is the probe. This is what keeps a fleet of installs
+from multiplying its traffic while the pool is down, and from meeting the
+pool in lockstep when it returns (benchmarks/fleet.py, BENCHMARKS.md "Fleet").
 """
 
 from core.compat import field, is_int, is_list, is_number, is_object, is_str
-from core.ejection import ejection_ms, retry_after_ejection_ms
+from core.ejection import ejection_ms, outage_trial_gap_ms, retry_after_ejection_ms
 from core.hedge import HEDGE_CREDIT_INITIAL, earn_credit, remember_latency
 
 AVAILABLE = 'available'
 PROBATION = 'probation'
 FAILED = 'failed'
 POOL_EMPTY = 'pool_empty'   # core.outcome.POOL_EMPTY (pool stays free of outcome imports)
+OUTAGE_DOWN = 'down'        # no server gave a key: each failed (refused, timed out, errors)
+OUTAGE_EMPTY = 'empty'      # the servers answered: the shared pool has no key left
+# Background probes are lazy: only while this browser is using the pool (a key
+# fetch ended less than this long ago), and one server per probe run. An idle
+# install probes nothing; its next request uses and re-checks the pool itself.
+# Without this, every install that ever saw a server fail probed it at each
+# ejection end, and on its return met it all at once (benchmarks/fleet.py).
+PROBE_ACTIVE_MS = 120000
+PROBE_JITTER = 0.5          # a probe run is up to half a probe interval late, at random
+PROBE_CREDIT_INITIAL = 1.0  # a fresh profile may probe once
+PROBE_CREDIT_PER_FETCH = 0.1  # probes <= ~10 % of this browser's key fetches
+PROBE_CREDIT_MAX = 2.0
 
 
 class ServerHealth:
@@ -57,6 +78,46 @@ class ServerHealth:
     def to_obj(self):
         return {'failures': self.failures, 'failedAt': self.failed_at_ms,
                 'retryAt': self.retry_at_ms, 'kind': self.kind, 'reason': self.reason}
+
+
+class Outage:
+    """The pool as a whole could not give a key, since since_ms (wall-clock epoch ms).
+
+    trials: failed trials since; trial_at_ms: when the next request may try again.
+    """
+
+    def __init__(self, kind, since_ms, trials, trial_at_ms):
+        self.kind = kind
+        self.since_ms = since_ms
+        self.trials = trials
+        self.trial_at_ms = trial_at_ms
+
+    def to_obj(self):
+        return {'kind': self.kind, 'since': self.since_ms, 'trials': self.trials,
+                'trialAt': self.trial_at_ms}
+
+
+def _same_servers(stored, servers):
+    """Is stored (an outage's 'servers', untrusted) the list of configured servers?"""
+    if not is_list(stored) or len(stored) != len(servers):
+        return False
+    for url in servers:
+        if url not in stored:
+            return False
+    return True
+
+
+def _outage_from_obj(obj):
+    if not is_object(obj):
+        return None
+    kind = field(obj, 'kind')
+    since = field(obj, 'since')
+    trials = field(obj, 'trials')
+    trial_at = field(obj, 'trialAt')
+    if (kind != OUTAGE_DOWN and kind != OUTAGE_EMPTY) or not is_number(since) \
+            or not is_int(trials) or trials < 0 or not is_number(trial_at):
+        return None
+    return Outage(kind, since, trials, trial_at)
 
 
 def _health_from_obj(url, obj):
@@ -94,6 +155,14 @@ class Pool:
         self.latencies_ms = [x for x in latencies if is_number(x)] if is_list(latencies) else []
         credit = field(ledger, 'hedgeCredit') if is_object(ledger) else None
         self.hedge_credit = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
+        self.outage = _outage_from_obj(field(ledger, 'outage')) if is_object(ledger) else None
+        if self.outage != None and not _same_servers(field(field(ledger, 'outage'), 'servers'),  # noqa: E711
+                                                     self.servers):
+            self.outage = None      # it was about other servers: the settings changed since
+        last_used = field(ledger, 'lastUsed') if is_object(ledger) else None
+        self.last_used_ms = last_used if is_number(last_used) else None
+        probe_credit = field(ledger, 'probeCredit') if is_object(ledger) else None
+        self.probe_credit = probe_credit if is_number(probe_credit) else PROBE_CREDIT_INITIAL
 
     def to_obj(self):
         """The ledger as plain data. Servers no longer configured are dropped."""
@@ -101,7 +170,16 @@ class Pool:
         for url in self.servers:
             servers[url] = self.health[url].to_obj()
         return {'servers': servers, 'latenciesMs': [x for x in self.latencies_ms],
-                'hedgeCredit': self.hedge_credit}
+                'hedgeCredit': self.hedge_credit,
+                'outage': self._outage_obj(),
+                'lastUsed': self.last_used_ms, 'probeCredit': self.probe_credit}
+
+    def _outage_obj(self):
+        if self.outage == None:  # noqa: E711
+            return None
+        obj = self.outage.to_obj()
+        obj['servers'] = [u for u in self.servers]
+        return obj
 
     def state(self, url, now_ms):
         return self.health[url].state(now_ms)
@@ -135,24 +213,101 @@ class Pool:
         index = min(len(choices) - 1, int(random_fn() * len(choices)))
         return choices[index]
 
+    def used(self, now_ms):
+        """A key fetch ended: this browser is using the pool; it earns probe credit."""
+        self.last_used_ms = now_ms
+        self.probe_credit = min(PROBE_CREDIT_MAX, self.probe_credit + PROBE_CREDIT_PER_FETCH)
+
     def due_for_probe(self, now_ms):
         """The servers on probation: their ejection is over, their recovery unproven.
 
         Not those out because the shared pool was empty: /health says nothing
         about keys, so a probe would put them back only for the key route to
         fail again. The key route itself decides, once their time out is over.
+        None during an outage: the next request's trial is the probe.
         """
+        if self.outage != None:  # noqa: E711
+            return []
         return [u for u in self.servers if self.health[u].state(now_ms) == PROBATION
                 and self.health[u].kind != POOL_EMPTY]
 
+    def in_use(self, now_ms):
+        """Did a key fetch end within PROBE_ACTIVE_MS? (A clock set back counts as yes.)"""
+        if self.last_used_ms == None:  # noqa: E711
+            return False
+        return now_ms - self.last_used_ms < PROBE_ACTIVE_MS
+
+    def take_probes(self, now_ms, random_fn, busy, base_ms, cap_ms):
+        """The servers a background probe run should check now (at most one); pays for it.
+
+        Probes are lazy and budgeted: nothing while this browser is idle
+        (PROBE_ACTIVE_MS); one server per run, at random among those due and
+        not already being probed (busy), so servers back from one outage are
+        re-checked over several runs, not in one burst. In an outage, a probe
+        is the outage's trial (a failure moves trialAt on: probe_failed; a
+        success ends the outage). Otherwise it costs one probe credit,
+        earned by key fetches (PROBE_CREDIT_PER_FETCH): probes stay a small
+        share of what this browser asks of the pool.
+        """
+        if not self.in_use(now_ms):
+            return []
+        if self.outage != None:  # noqa: E711
+            if self.outage.kind == OUTAGE_EMPTY or now_ms < self.outage.trial_at_ms:
+                return []   # /health says nothing about keys: an empty pool's trial is a request
+            if len(busy) > 0:
+                return []   # one trial at a time
+            return [self.servers[min(len(self.servers) - 1,
+                                     int(random_fn() * len(self.servers)))]]
+        if self.probe_credit < 1:
+            return []
+        due = [u for u in self.due_for_probe(now_ms) if u not in busy]
+        if len(due) == 0:
+            return []
+        self.probe_credit = self.probe_credit - 1
+        return [due[min(len(due) - 1, int(random_fn() * len(due)))]]
+
+    def next_probe_at_ms(self, now_ms, interval_ms, random_fn):
+        """When the probe alarm should fire next (epoch ms), or None for no alarm.
+
+        In an outage, at its next trial; otherwise at the next ejection end or,
+        while a server is on probation and a probe credit is left, after
+        interval_ms. Never sooner than interval_ms (Chrome runs alarms at most
+        every 30 s anyway), plus up to half an interval of jitter, so installs
+        that saw the pool return together do not probe it together. None while
+        idle (PROBE_ACTIVE_MS).
+        """
+        if not self.in_use(now_ms):
+            return None
+        if self.outage != None:  # noqa: E711
+            if self.outage.kind == OUTAGE_EMPTY:
+                return None
+            when_ms = self.outage.trial_at_ms
+        else:
+            when_ms = self.next_retry_at_ms(now_ms)
+            if when_ms == None and (len(self.due_for_probe(now_ms)) == 0  # noqa: E711
+                                    or self.probe_credit < 1):
+                return None
+        soon_ms = now_ms + interval_ms
+        when_ms = soon_ms if when_ms == None else max(when_ms, soon_ms)  # noqa: E711
+        if self.last_used_ms + PROBE_ACTIVE_MS <= when_ms:
+            return None     # it would fire when the browser is no longer in use
+        return when_ms + int(interval_ms * PROBE_JITTER * random_fn())
+
     def refilled(self, now_ms):
         """A donation was accepted: servers out because the pool was empty are back."""
+        if self.outage != None and self.outage.kind == OUTAGE_EMPTY:  # noqa: E711
+            self.outage = None
         for url in self.servers:
             if self.health[url].kind == POOL_EMPTY:
                 self.mark_ok(url, now_ms, None)
 
     def next_retry_at_ms(self, now_ms):
-        """The earliest retryAt still in the future, or None."""
+        """The earliest retryAt still in the future, or None (always None in an outage).
+
+        It times the probe alarm, and an outage has no background probes.
+        """
+        if self.outage != None:  # noqa: E711
+            return None
         soonest = None
         for url in self.servers:
             h = self.health[url]
@@ -187,8 +342,41 @@ class Pool:
         h.retry_at_ms = None
         h.kind = None
         h.reason = None
+        self.outage = None      # one server gave a good answer: the pool is not down
         if latency_ms != None:  # noqa: E711
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
+
+    def enter_outage(self, kind, now_ms, base_ms, cap_ms, random_fn):
+        """The key fetch that just ended found no server to give a key.
+
+        When every server failed, the next request may try at once (a person
+        who just started a server is not kept waiting); an empty pool waits
+        for its first trial. core.ejection.outage_trial_gap_ms spaces the later ones.
+        """
+        if self.outage != None:  # noqa: E711
+            self.outage.kind = kind
+            return None
+        first_ms = now_ms
+        if kind == OUTAGE_EMPTY:
+            first_ms = now_ms + outage_trial_gap_ms(True, 1, base_ms, cap_ms, random_fn)
+        self.outage = Outage(kind, now_ms, 0, first_ms)
+        return None
+
+    def outage_trial_failed(self, kind, now_ms, base_ms, cap_ms, random_fn):
+        """A trial found no key either: the next one waits longer (jittered); the gap in ms."""
+        if self.outage == None:  # noqa: E711
+            self.outage = Outage(kind, now_ms, 0, now_ms)
+        o = self.outage
+        o.kind = kind
+        o.trials = o.trials + 1
+        gap_ms = outage_trial_gap_ms(kind == OUTAGE_EMPTY, o.trials, base_ms, cap_ms, random_fn)
+        o.trial_at_ms = now_ms + gap_ms
+        return gap_ms
+
+    def probe_failed(self, now_ms, base_ms, cap_ms, random_fn):
+        """A background probe found its server still failing: in an outage, a failed trial."""
+        if self.outage != None:  # noqa: E711
+            self.outage_trial_failed(self.outage.kind, now_ms, base_ms, cap_ms, random_fn)
 
     def settle_hedge_credit(self, credit_after_run):
         """A key fetch ended with credit_after_run left: keep it, plus what the fetch earned."""

@@ -4,6 +4,9 @@ A failed server is not put back by a person's request waiting on it: when
 its ejection ends it goes on probation, and a probe (GET {base}/health)
 decides. Probes run from a chrome.alarms alarm (it survives the service
 worker) and, without waiting, whenever a request sees a server on probation.
+The pool decides which and when (core.pool: lazy, one at a time, budgeted,
+jittered), so that a fleet of installs does not probe a returning server
+all at once (benchmarks/fleet.py).
 """
 
 from core import outcome as oc
@@ -98,35 +101,40 @@ async def probe(url, settings, keep_until_ms=None):
         elif outcome.counts_against_server():
             log.info('probe: ' + url + ' still failing: ' + outcome.reason)
             if keep_until_ms != None:  # noqa: E711
+                # a person's retry: the time out (and any outage trial) stays as it was
                 await mark_still_failed(settings, url, outcome, keep_until_ms)
             else:
                 await mark_failed(settings, url, outcome)
+                await update_pool(settings, lambda p: p.probe_failed(
+                    Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'], Math.random))
         return outcome
     finally:
         del _probing[url]
 
 
 async def probe_due(settings):
-    """Probe every server on probation, in parallel; then plan the next alarm."""
-    pool = await read_pool(settings)
-    due = [u for u in pool.due_for_probe(Date.now()) if _probing[u] != True]  # noqa: E712
+    """Probe what the pool says is due now (core.pool.Pool.take_probes: at most one), then
+    plan the next alarm."""
+    busy = [u for u in settings['servers'] if _probing[u] == True]  # noqa: E712
+
+    def take(pool):
+        return pool.take_probes(Date.now(), Math.random, busy, settings['ejectionBaseMs'],
+                                settings['failedResetMs'])
+    due = await update_pool(settings, take)
     if len(due) > 0:
         await Promise.all([probe(u, settings) for u in due])
     await schedule_probe_alarm(settings)
 
 
 async def schedule_probe_alarm(settings):
-    """One alarm at the next ejection end (or probeIntervalMs while some are on probation).
+    """One alarm when the pool says (core.pool.Pool.next_probe_at_ms), or none.
 
-    Chrome clamps alarms to 30 s for packed extensions; a request that sees a
-    server on probation probes it at once anyway.
+    Probes are lazy: none while this browser is idle, and in an outage they
+    keep to its trial times. Chrome clamps alarms to 30 s for packed extensions.
     """
     pool = await read_pool(settings)
     now_ms = Date.now()
-    when_ms = pool.next_retry_at_ms(now_ms)
-    if len(pool.due_for_probe(now_ms)) > 0:
-        soon_ms = now_ms + settings['probeIntervalMs']
-        when_ms = soon_ms if when_ms == None else min(when_ms, soon_ms)  # noqa: E711
+    when_ms = pool.next_probe_at_ms(now_ms, settings['probeIntervalMs'], Math.random)
     if when_ms == None:  # noqa: E711
         await chrome.alarms.js_clear(PROBE_ALARM)
         return None
@@ -153,10 +161,13 @@ async def retry_server_now(url):
     pool = await read_pool(settings)
     if url not in pool.health:
         return {'ok': False, 'error': 'That server is not in the pool.'}
+    # A person looking at the pool is using it: probes may follow (core.pool, lazy).
     keep_until_ms = None
     if pool.state(url, Date.now()) == FAILED:
         keep_until_ms = pool.health[url].retry_at_ms
-        await update_pool(settings, lambda p: p.release(url, Date.now()))
+        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.used(Date.now()))
+    else:
+        await update_pool(settings, lambda p: p.used(Date.now()))
     outcome = await probe(url, settings, keep_until_ms)
     await schedule_probe_alarm(settings)
     if outcome == None:  # noqa: E711

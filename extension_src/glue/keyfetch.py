@@ -186,9 +186,11 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 continue
             if step.kind == GIVE_UP:
                 message = step.message
+                if run.attempts == 0:
+                    log.info('the key servers are out (outage); no request sent: ' + message)
                 await set_status(st.error_text(message), st.ERROR)
+                await _settle(settings, run, False)
                 await schedule_probe_alarm(settings)
-                _in_background(_settle_credit(settings, run))
                 return {'ok': False, 'error': message}
             # WAIT: for an attempt, a liveness answer, or the time the core named.
             racers = [a['promise'] for a in attempts]
@@ -246,8 +248,14 @@ async def _liveness_check(url, settings):
     return {'check': url, 'answered': answered, 'latencyMs': Math.round(monotonic_ms() - started_ms)}
 
 
-async def _settle_credit(settings, run):
-    await update_pool(settings, lambda p: p.settle_hedge_credit(run.hedge_credit))
+def _settle(settings, run, ok):
+    """The run's end in the ledger: hedge credit, use, the pool's outage (core.failover)."""
+    def mutate(pool):
+        pool.settle_hedge_credit(run.hedge_credit)
+        run.settle(pool, ok, Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'],
+                   Math.random)
+        return None
+    return update_pool(settings, mutate)
 
 
 def _after_success_task(settings, run, pool, done, losers, probes_waiting):
@@ -256,10 +264,11 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
         log.contract_line('✅ Success with server: ' + done['url'])
         log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
                  + str(Math.round(monotonic_ms() - run.started_ms)) + ' ms')
+        _in_background(mark_ok(settings, done['url'], done['latencyMs']))
+        # Ledger updates run one at a time, in order: the probes below see this use.
+        _in_background(_settle(settings, run, True))
         if probes_waiting:
             start_background_probes(settings)
-        _in_background(mark_ok(settings, done['url'], done['latencyMs']))
-        _in_background(_settle_credit(settings, run))
         _in_background(_outpace(settings, losers, done))
         _in_background(_eject_silent(settings, run, losers))
         if pool.failed_count(Date.now()) > 0 or len(run.failures) > 0 \

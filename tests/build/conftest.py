@@ -1,4 +1,4 @@
-"""Fixtures for the build tests: build.main([...]) in-process, output in tmp dirs.
+"""Fixtures for the build tests: buildtool.cli.main([...]) in-process, output in tmp dirs.
 
 Successful builds are shared per session (`dev_build`, `release_build`); tests
 that break something work on a copy of the project (`project`), passed to
@@ -6,19 +6,18 @@ build.py with --root.
 """
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from buildtool.cli import main
+from buildtool.layout import ENTRIES, SCRIPT_ENTRIES
 
-import build  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+
 
 class Result:
-    """What one build.main() call returned and printed."""
+    """What one main() call returned and printed."""
 
     def __init__(self, rc, out, err):
         self.rc, self.out, self.err = rc, out, err
@@ -33,11 +32,11 @@ class Result:
 
 @pytest.fixture
 def run_build(capsys):
-    """Call build.main(argv) and capture its output: run_build("--out", DIR, ...)."""
+    """Call main(argv) and capture its output: run_build("--out", DIR, ...)."""
 
     def run(*argv):
         capsys.readouterr()
-        rc = build.main([str(a) for a in argv])
+        rc = main([str(a) for a in argv])
         captured = capsys.readouterr()
         return Result(rc, captured.out, captured.err)
 
@@ -46,8 +45,8 @@ def run_build(capsys):
 
 def _build_once(tmp_path_factory, name, *extra):
     out = tmp_path_factory.mktemp(name)
-    rc = build.main(["--out", str(out), "-q", *extra])
-    assert rc == 0, f"build.main(['--out', {str(out)!r}, '-q', *{extra!r}]) returned {rc}"
+    rc = main(["--out", str(out), "-q", *extra])
+    assert rc == 0, f"main(['--out', {str(out)!r}, '-q', *{extra!r}]) returned {rc}"
     return out
 
 
@@ -86,8 +85,8 @@ def project(tmp_path):
     shutil.copytree(ROOT / "templates", dest / "templates", ignore=ignore)
     shutil.copytree(ROOT / "extension_src" / "static", src / "static", ignore=ignore)
     shutil.copy2(ROOT / "extension_src" / "jsfix.py", src / "jsfix.py")
-    for entry in build.ENTRIES:
+    for entry in ENTRIES:
         (src / f"{entry}.py").write_text(TINY_ENTRY.format(entry=entry), encoding="utf-8")
-    for entry in build.SCRIPT_ENTRIES:
+    for entry in SCRIPT_ENTRIES:
         (src / f"{entry}.js").write_text(f"globalThis.__{entry} = true;\n", encoding="utf-8")
     return dest

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import build
+from buildtool.layout import BUNDLE_BUDGETS_KB, DEV_BUDGET_FACTOR, ENTRIES, log
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,7 +196,7 @@ def test_verbose_shows_steps(run_build, project, tmp_path):
 def test_main_is_callable_repeatedly_without_piling_up_log_handlers(run_build, tmp_path):
     for _ in range(2):
         assert run_build("--out", tmp_path, "--servers", "nope").rc == 1
-    assert [h for h in build.log.handlers if type(h) is logging.StreamHandler] == []
+    assert [h for h in log.handlers if type(h) is logging.StreamHandler] == []
 
 
 @pytest.mark.parametrize("release", [False, True], ids=["development", "release"])
@@ -207,9 +207,9 @@ def test_a_bundle_over_its_budget_fails_the_build(run_build, project, tmp_path, 
     mode = ["--release"] if release else []
     assert run_build("--root", project, "--out", out, "-q", *mode).rc == 0
     before = (out / "chrome-mv3" / "js" / "popup.js").read_bytes()
-    factor = 1 if release else build.DEV_BUDGET_FACTOR
+    factor = 1 if release else DEV_BUDGET_FACTOR
     # A budget just under the tiny project's bundle (the budgets are in KB).
-    monkeypatch.setitem(build.BUNDLE_BUDGETS_KB, "popup", (len(before) - 1) / 1024 / factor)
+    monkeypatch.setitem(BUNDLE_BUDGETS_KB, "popup", (len(before) - 1) / 1024 / factor)
     result = run_build("--root", project, "--out", out, *mode)
     line = assert_one_error(result, "error: js/popup.js: ", "over its budget")
     assert ("--release (minified)" in line) == release
@@ -221,6 +221,6 @@ def test_last_line_gives_each_bundle_size(run_build, project, tmp_path):
     assert result.rc == 0, result
     last = result.out.splitlines()[-1]
     js = tmp_path / "out" / "chrome-mv3" / "js"
-    for entry in build.ENTRIES:
+    for entry in ENTRIES:
         size = (js / f"{entry}.js").stat().st_size
         assert f"js/{entry}.js {size / 1024:.1f} KB" in last

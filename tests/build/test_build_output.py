@@ -10,7 +10,13 @@ import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
-import build
+import buildtool.transpile
+from buildtool.cli import main
+from buildtool.config import load_project
+from buildtool.layout import ENTRIES, SCRIPT_ENTRIES
+from buildtool.sources import build_config_source
+from buildtool.transpile import COMPILE_HINT, TRANSCRYPT_FLAGS, transcrypt_command
+from buildtool.validate import manifest_references
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +86,7 @@ class TestManifest:
         }
 
     def test_every_referenced_file_exists(self, manifest, ext):
-        refs = build.manifest_references(manifest)
+        refs = manifest_references(manifest)
         assert len(refs) == 11  # worker, popup, options page, 4 + 4 icons
         for ref, field in refs:
             assert (ext / ref).is_file(), f"{field} -> {ref}"
@@ -117,12 +123,12 @@ def test_js_holds_one_bundle_per_entry_and_its_map(ext):
     """No module graph to load: js/ has <entry>.js and, in development, <entry>.js.map."""
     js = ext / "js"
     expected = set()
-    for entry in build.ENTRIES + build.SCRIPT_ENTRIES:
+    for entry in ENTRIES + SCRIPT_ENTRIES:
         expected |= {f"{entry}.js", f"{entry}.js.map"}
     assert {p.name for p in js.iterdir()} == expected
-    for entry in build.ENTRIES:
+    for entry in ENTRIES:
         text = (js / f"{entry}.js").read_text(encoding="utf-8")
-        assert text.startswith(build.COMPILE_HINT + "\n")
+        assert text.startswith(COMPILE_HINT + "\n")
         assert not re.search(r"^\s*(import|export)\b.* from ", text, re.M), f"{entry}.js imports"
         assert text.rstrip().endswith(f"//# sourceMappingURL={entry}.js.map")
         assert "Transcrypt'ed from Python, " not in text  # no timestamp: reproducible output
@@ -131,15 +137,15 @@ def test_js_holds_one_bundle_per_entry_and_its_map(ext):
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 def test_build_config_carries_tool_keypool_through_transcrypt(tmp_path):
     """build_config.DEFAULTS, compiled by Transcrypt and read by node, equals [tool.keypool]."""
-    project = build.load_project(ROOT)
+    project = load_project(ROOT)
     src = tmp_path / "src"
     src.mkdir()
     (src / "build_config.py").write_text(
-        build.build_config_source(project, project.defaults, release=False), encoding="utf-8"
+        build_config_source(project, project.defaults, release=False), encoding="utf-8"
     )
     js = tmp_path / "js"
     subprocess.run(
-        [*build.transcrypt_command(), *build.TRANSCRYPT_FLAGS, "-od", str(js), "build_config.py"],
+        [*transcrypt_command(), *TRANSCRYPT_FLAGS, "-od", str(js), "build_config.py"],
         cwd=src, capture_output=True, check=True,
     )
     (js / "package.json").write_text('{"type": "module"}')
@@ -192,7 +198,7 @@ def test_release_build_has_no_maps_or_python(release_build):
     assert (js / "background.js").is_file()
     assert not list(js.glob("*.map"))
     assert not list(js.glob("*.py"))
-    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in build.ENTRIES)
+    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in ENTRIES)
     for path in js.glob("*.js"):
         assert "sourceMappingURL" not in path.read_text(encoding="utf-8"), path.name
     with zipfile.ZipFile(release_build / ZIP_NAME) as zf:
@@ -201,15 +207,15 @@ def test_release_build_has_no_maps_or_python(release_build):
 
 def test_same_sources_give_the_same_zip(dev_build, tmp_path):
     """Builds are reproducible: no timestamps in the JS or in the zip."""
-    assert build.main(["--out", str(tmp_path), "-q"]) == 0
+    assert main(["--out", str(tmp_path), "-q"]) == 0
     assert (tmp_path / ZIP_NAME).read_bytes() == (dev_build / ZIP_NAME).read_bytes()
 
 
 def test_memoizing_transcrypt_runner_gives_identical_output(dev_build, tmp_path, monkeypatch):
-    """build.py speeds Transcrypt up by memoizing a pure function; plain Transcrypt agrees."""
-    monkeypatch.setattr(build, "FAST_TRANSCRYPT", False)
-    assert build.transcrypt_command()[1:] == ["-m", "transcrypt"]
-    assert build.main(["--out", str(tmp_path), "-q"]) == 0
+    """The build speeds Transcrypt up by memoizing a pure function; plain Transcrypt agrees."""
+    monkeypatch.setattr(buildtool.transpile, "FAST_TRANSCRYPT", False)
+    assert buildtool.transpile.transcrypt_command()[1:] == ["-m", "transcrypt"]
+    assert main(["--out", str(tmp_path), "-q"]) == 0
     ext = dev_build / "chrome-mv3"
     plain = tmp_path / "chrome-mv3"
     names = sorted(p.relative_to(ext).as_posix() for p in ext.rglob("*") if p.is_file())

@@ -1,9 +1,14 @@
-"""build.py's helpers, without running a build."""
+"""The build's stages (buildtool/), one function at a time, without running a build."""
 
 import ast
 import shutil
 
-import build
+from buildtool.config import Project, chrome_version, host_permissions, match_pattern
+from buildtool.errors import ConfigError, ToolError, ValidationError
+from buildtool.lint import TranscryptLint
+from buildtool.sources import build_config_source, py_literal
+from buildtool.transpile import transcrypt_error
+from buildtool.validate import check_html, check_js
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,14 +25,14 @@ class TestHostPermissions:
         ],
     )
     def test_match_pattern_drops_port_and_path(self, url, pattern):
-        assert build.match_pattern(url) == pattern
+        assert match_pattern(url) == pattern
 
     def test_servers_and_provider_are_deduplicated_and_sorted(self):
         defaults = {
             "servers": ["https://b.example/api", "http://a.example:1/api", "http://a.example:2/x"],
             "provider": {"baseUrl": "https://b.example/v1"},
         }
-        assert build.host_permissions(defaults) == ["http://a.example/*", "https://b.example/*"]
+        assert host_permissions(defaults) == ["http://a.example/*", "https://b.example/*"]
 
 
 @pytest.mark.parametrize(
@@ -35,13 +40,13 @@ class TestHostPermissions:
     [("0.1.0", "0.1.0"), ("1.2.0rc1", "1.2.0"), ("2.0.0.post3", "2.0.0"), ("07.1", "7.1")],
 )
 def test_chrome_version_is_simplified(version, chrome):
-    assert build.chrome_version(version) == chrome
+    assert chrome_version(version) == chrome
 
 
 @pytest.mark.parametrize("version", ["abc", "70000.1", "v1.0"])
 def test_chrome_version_rejects(version):
-    with pytest.raises(build.ConfigError, match="Chrome version"):
-        build.chrome_version(version)
+    with pytest.raises(ConfigError, match="Chrome version"):
+        chrome_version(version)
 
 
 _literals = st.recursive(
@@ -55,13 +60,13 @@ _literals = st.recursive(
 @given(st.dictionaries(st.text(min_size=1), _literals, max_size=6))
 def test_py_literal_round_trips(value):
     """build_config.DEFAULTS is written as a plain literal that reads back equal."""
-    source = build.py_literal(value)
+    source = py_literal(value)
     assert ast.literal_eval(source) == value
 
 
 def test_build_config_source_is_plain_assignments():
-    project = build.Project("keypool", "0.1.0", "d", {"servers": ["http://x/api"]}, "3.9.5")
-    tree = ast.parse(build.build_config_source(project, project.defaults, release=True))
+    project = Project("keypool", "0.1.0", "d", {"servers": ["http://x/api"]}, "3.9.5")
+    tree = ast.parse(build_config_source(project, project.defaults, release=True))
     names = [node.targets[0].id for node in tree.body if isinstance(node, ast.Assign)]
     assert names == ["NAME", "DISPLAY_NAME", "VERSION", "RELEASE", "DEFAULTS"]
 
@@ -78,13 +83,13 @@ class TestTranscryptLint:
         ],
     )
     def test_rejects(self, source, fragment):
-        lint = build._TranscryptLint()
+        lint = TranscryptLint()
         lint.visit(ast.parse(source))
         assert lint.problems and fragment in lint.problems[0][1]
 
     def test_await_in_a_function_inside_a_comprehension_is_fine(self):
         source = "async def f(xs):\n    return [g(x) for x in xs]\n\nasync def g(x):\n    return await x\n"
-        lint = build._TranscryptLint()
+        lint = TranscryptLint()
         lint.visit(ast.parse(source))
         assert lint.problems == []
 
@@ -110,7 +115,7 @@ class TestTranscryptReport:
             ("core.pool", "0", "namely"),
             message="('EOF in multi-line statement', (4, 0))",
         )
-        error = build.transcrypt_error(output, src, 5)
+        error = transcrypt_error(output, src, 5)
         assert str(error).startswith("extension_src/core/pool.py:4: ")
 
     def test_stdlib_module_points_at_our_import(self, src):
@@ -121,7 +126,7 @@ class TestTranscryptReport:
             ("codecs", "44", "namely"),
             message="Can't import module 'codecs'",
         )
-        error = build.transcrypt_error(output, src, 5)
+        error = transcrypt_error(output, src, 5)
         assert str(error).startswith("extension_src/popup.py:2: Can't import module 'codecs'")
 
     def test_missing_module(self, src):
@@ -130,12 +135,12 @@ class TestTranscryptReport:
             ("popup", "1", "namely"),
             message="Import error, can't find any of:\n\t\t/x/nosuch.py\n\t\t/x/nosuch.js\n",
         )
-        error = build.transcrypt_error(output, src, 5)
+        error = transcrypt_error(output, src, 5)
         assert str(error).startswith("extension_src/popup.py:1: can't import module 'nosuch'")
 
     def test_unrecognised_output_is_a_tool_error(self, src):
-        error = build.transcrypt_error("Traceback...\nKeyError: 'x'\n", src, 1)
-        assert isinstance(error, build.ToolError)
+        error = transcrypt_error("Traceback...\nKeyError: 'x'\n", src, 1)
+        assert isinstance(error, ToolError)
         assert "KeyError: 'x'" in str(error)
 
 
@@ -149,8 +154,8 @@ class TestCheckJs:
     )
     def test_eval_and_function_constructor_are_rejected(self, tmp_path, text):
         self.write(tmp_path, "// ok\n" + text)
-        with pytest.raises(build.ValidationError, match="MV3's CSP") as info:
-            build.check_js(tmp_path)
+        with pytest.raises(ValidationError, match="MV3's CSP") as info:
+            check_js(tmp_path)
         assert str(info.value).startswith("js/a.js:2: ")
 
     @pytest.mark.parametrize(
@@ -165,13 +170,13 @@ class TestCheckJs:
     )
     def test_strings_comments_and_members_are_fine(self, tmp_path, text):
         self.write(tmp_path, text)
-        build.check_js(tmp_path)
+        check_js(tmp_path)
 
     @pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
     def test_invalid_module_syntax_names_file_and_line(self, tmp_path):
         self.write(tmp_path, "export const a = 1;\nlet = ;\n")
-        with pytest.raises(build.ValidationError, match=r"^js/a\.js:2: node --check: SyntaxError"):
-            build.check_js(tmp_path)
+        with pytest.raises(ValidationError, match=r"^js/a\.js:2: node --check: SyntaxError"):
+            check_js(tmp_path)
 
 
 class TestCheckHtml:
@@ -182,7 +187,7 @@ class TestCheckHtml:
 
     def test_module_script_and_existing_files_pass(self, tmp_path):
         self.page(tmp_path, '<script type="module" src="js/popup.js"></script>')
-        build.check_html(tmp_path, "popup.html", "templates/popup.html.j2")
+        check_html(tmp_path, "popup.html", "templates/popup.html.j2")
 
     @pytest.mark.parametrize(
         "body, fragment",
@@ -198,7 +203,7 @@ class TestCheckHtml:
     )
     def test_rejects(self, tmp_path, body, fragment):
         self.page(tmp_path, body)
-        with pytest.raises(build.ValidationError, match="rendered popup.html line 3") as info:
-            build.check_html(tmp_path, "popup.html", "templates/popup.html.j2")
+        with pytest.raises(ValidationError, match="rendered popup.html line 3") as info:
+            check_html(tmp_path, "popup.html", "templates/popup.html.j2")
         assert fragment in str(info.value)
         assert str(info.value).startswith("templates/popup.html.j2: ")

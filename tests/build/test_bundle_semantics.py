@@ -1,4 +1,4 @@
-"""build.slim_transcrypt and the bundler keep Transcrypt's behaviour.
+"""buildtool.bundle.slim_transcrypt and the bundler keep Transcrypt's behaviour.
 
 The extension's own code hardly calls its functions with keywords, so the
 parity vectors do not exercise the rewritten -k preamble. This module does:
@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build
+from buildtool.bundle import bundle, slim_transcrypt
+from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,13 +84,13 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
 
     js = tmp_path / "js"
     proc = subprocess.run(
-        [sys.executable, "-m", "transcrypt", *build.TRANSCRYPT_FLAGS, "-od", str(js), "probe.py"],
+        [sys.executable, "-m", "transcrypt", *TRANSCRYPT_FLAGS, "-od", str(js), "probe.py"],
         cwd=src, capture_output=True, text=True,
     )
     assert proc.returncode == 0 and "Error" not in proc.stdout, proc.stdout + proc.stderr
     raw = tmp_path / "raw"
     shutil.copytree(js, raw)
-    build.slim_transcrypt(raw)
+    slim_transcrypt(raw)
     rewritten = (raw / "probe.js").read_text(encoding="utf-8")
     assert rewritten.count("__kwargs__ (arguments)") >= 6  # the functions without *args/**kw
     original = (js / "probe.js").read_text(encoding="utf-8").splitlines()
@@ -100,7 +101,7 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
             assert after.replace("/* @__PURE__ */ ", "") == before
     for release in (False, True):
         out = tmp_path / f"bundled-{release}"
-        build.bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
+        bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
         (out / "main.mjs").write_text(MAIN, encoding="utf-8")
         (out / "package.json").write_text('{"type": "module"}')
         run = subprocess.run(["node", "main.mjs"], cwd=out, capture_output=True, text=True,
@@ -114,6 +115,6 @@ def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
     raw.mkdir()
     text = "export var A =  __class__ ('A', [object], {\n});\nvar b = f ();\n"
     (raw / "m.js").write_text(text, encoding="utf-8")
-    build.slim_transcrypt(raw)
+    slim_transcrypt(raw)
     got = (raw / "m.js").read_text(encoding="utf-8")
     assert got == "export var A =  /* @__PURE__ */ __class__ ('A', [object], {\n});\nvar b = f ();\n"

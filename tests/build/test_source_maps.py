@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-import build
+from buildtool.layout import ENTRIES
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,7 +97,7 @@ def test_a_bundle_position_maps_to_its_python_line(worker, bundle_pattern, modul
 
 def test_maps_carry_the_python_sources_under_module_paths(dev_build):
     js = dev_build / "chrome-mv3" / "js"
-    for entry in build.ENTRIES:
+    for entry in ENTRIES:
         source_map = json.loads((js / f"{entry}.js.map").read_text(encoding="utf-8"))
         sources = source_map["sources"]
         assert f"{entry}.py" in sources

@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.extension_worker import WorkerNotReady, stop_worker, wait_for_install, wait_for_worker
-from tests.mock_servers import REAL_SERVER, KeyServer, KeyStore, MockError, ProviderServer  # tests/conftest.py: sys.path
+from tests.mock_servers import REAL_SERVER, KeyServer, KeyStore, MockError, ProviderServer  # the root: pythonpath in pyproject.toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,19 +103,19 @@ def find_chromium(pw=None) -> str | None:
 
 @pytest.fixture(scope="session")
 def built_extension(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built ``chrome-mv3`` folder: ``build.main(["--out", DIR, "-q"])`` in-process."""
+    """The built ``chrome-mv3`` folder: ``buildtool.cli.main(["--out", DIR, "-q"])`` in-process."""
     prebuilt = os.environ.get("KEYPOOL_EXTENSION_DIR")
     if prebuilt:
         path = Path(prebuilt).resolve()
         assert (path / "manifest.json").is_file(), f"KEYPOOL_EXTENSION_DIR={path} has no manifest.json"
         return path
     try:
-        import build
+        from buildtool.cli import main as build_main
     except ImportError as e:
-        pytest.fail(f"cannot import build.py from {ROOT}: {e}", pytrace=False)
+        pytest.fail(f"cannot import buildtool (build.py's stages) from {ROOT}: {e}", pytrace=False)
     out = tmp_path_factory.mktemp("build")
-    rc = build.main(["--out", str(out), "-q"])
-    assert rc == 0, f"build.main(['--out', {str(out)!r}, '-q']) returned {rc}"
+    rc = build_main(["--out", str(out), "-q"])
+    assert rc == 0, f"buildtool.cli.main(['--out', {str(out)!r}, '-q']) returned {rc}"
     ext_dir = out / "chrome-mv3"
     assert (ext_dir / "manifest.json").is_file(), f"no manifest.json in {ext_dir}"
     return ext_dir

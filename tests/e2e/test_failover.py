@@ -63,11 +63,15 @@ def test_all_down_gives_a_sentence_then_recovers_when_they_come_back(ext, pool):
     assert any("waiting 300 ms before one more round" in t for t in texts)
     status = ext.storage("session", "status")
     assert status["level"] == "error" and "Could not get an API key" in status["text"]
+    # the pool is in an outage now (core.pool): no background probe floods it,
+    # one probe at a time keeps to the outage's trial times (issue 10)
+    assert ext.storage("session", "poolHealth")["outage"]["kind"] == "down"
     pool.set_all("ok")
-    # back without anyone waiting on them: probes (alarm) find the recovery
-    ext.wait_for(lambda: all(r["state"] == "available" and "probation" not in r
-                             for r in status_rows(ext).values()), timeout_s=15,
-                 message="servers recovered by background probes")
+    # back without anyone waiting on them: a background probe finds the return
+    ext.wait_for(lambda: ext.storage("session", "poolHealth")["outage"] is None, timeout_s=15,
+                 message="a background probe ended the outage")
+    assert any(r["state"] == "available" and "failures" not in r
+               for r in status_rows(ext).values())
     answer, _ = get_key(ext)
     assert answer["ok"] is True
 
@@ -103,11 +107,15 @@ def test_hanging_then_the_next_server_without_hedging(ext, pool):
 def test_worst_case_is_bounded_with_every_server_hanging(ext, pool):
     pool.set_all("hang")
     ext.settings(hedgeDelayMs=0)
-    bound_s = 2 * 5 * 1.5 + 0.3
+    # one round: no second round after time outs (a hanging server still hangs
+    # 2 s later, and each key request costs it a Gemini call; issue 10)
+    bound_s = 5 * 1.5
     answer, elapsed = get_key(ext, timeout_ms=60000)
     assert answer["ok"] is False
     assert elapsed < bound_s + 3
-    assert elapsed > 2 * 5 * 1.5 - 1
+    assert elapsed > bound_s - 1
+    assert pool.count("/gemini-key") == 5
+    assert not any("before one more round" in t for t in ext.log_texts())
 
 
 @pytest.mark.parametrize("mode,params,reason", [

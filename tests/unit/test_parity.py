@@ -4,7 +4,7 @@ Same inputs, same expected outputs as test_vectors.py: if the transpiled
 JavaScript drifts from CPython (a lost keyword argument, a truthy empty list,
 an `is None` on undefined), a vector fails here. Each vector runs twice: on
 Transcrypt's modules as it writes them, and on the core as it ships, after
-build.py's rewrite (build.slim_transcrypt) and esbuild's minified bundle.
+build.py's rewrite (buildtool.bundle.slim_transcrypt) and esbuild's minified bundle.
 """
 import json
 import shutil
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import build
+from buildtool.bundle import bundle, slim_transcrypt
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,9 +47,9 @@ def js_results(tmp_path_factory):
     # The shipped form: the same modules, rewritten and bundled as build.py does.
     raw = out / "raw"
     shutil.copytree(js, raw)
-    build.slim_transcrypt(raw)
+    slim_transcrypt(raw)
     bundled = out / "bundled"
-    build.bundle(ROOT, out, raw, bundled, release=True, entries=("vector_runner",))
+    bundle(ROOT, out, raw, bundled, release=True, entries=("vector_runner",))
     files = [str(p) for p in sorted(VECTOR_DIR.glob("*.json"))]
     results = {}
     for variant, where in (("transpiled", js), ("bundled", bundled)):

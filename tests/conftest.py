@@ -1,8 +1,0 @@
-"""Make the repo root importable (``import build``, ``tests.mock_servers``)."""
-
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))

@@ -1,0 +1,213 @@
+"""The policy the fleet simulation chose (issue 10): each rule, on the real core, in CPython.
+
+- no second round after time outs (refusals keep the original's second round);
+- one "no active API keys" answer ends the run;
+- an outage: after a fetch found no key, requests answer at once until a trial
+  is due; a trial asks servers even while they are ejected; a success ends it;
+- probes: lazy (none while idle), one per run, paid with probe credit, and
+  none from /health for an empty pool; the alarm time is jittered.
+"""
+from core import outcome as oc
+from core.ejection import OUTAGE_TRIAL_CAP_MS, outage_trial_gap_ms
+from core.failover import BACKOFF, GIVE_UP, START, WAIT, KeyRun
+from core.pool import (OUTAGE_DOWN, OUTAGE_EMPTY, PROBE_ACTIVE_MS, PROBATION, Pool)
+
+SERVERS = ["http://a/api", "http://b/api", "http://c/api"]
+BASE_MS = 5000
+CAP_MS = 300000
+KEY_TIMEOUT_MS = 10000
+BACKOFF_MS = 2000
+
+TIMEOUT = oc.error_outcome("TimeoutError", KEY_TIMEOUT_MS)
+REFUSED = oc.error_outcome("TypeError", 0)
+EMPTY = oc.key_outcome(500, True, {"error": "Unable to allocate API key: No active API keys "
+                                             "available"}, None, 0)
+KEY = oc.key_outcome(200, True, {"geminiApiKey": "AIzaSyTestKey0000000000000000000000"}, None, 0)
+
+
+def first(): return 0.0
+
+
+def last(): return 0.999
+
+
+def run_at(now_ms, pool, avoid=None):
+    return KeyRun(now_ms, len(pool.servers), KEY_TIMEOUT_MS, BACKOFF_MS, avoid or [],
+                  pool.hedge_credit)
+
+
+def fail_all(pool, run, now_ms, outcome):
+    """Walk the round: every START fails with outcome, recorded in the pool as the glue does."""
+    while True:
+        act = run.next_action(pool, now_ms, first, 0)
+        if act.kind != START:
+            return act
+        run.start(act.url, now_ms)
+        run.finish(act.url, outcome)
+        pool.mark_failed(act.url, now_ms, outcome, BASE_MS, CAP_MS, first)
+
+
+class TestRounds:
+    def test_no_second_round_after_time_outs(self):
+        pool = Pool(SERVERS, None)
+        act = fail_all(pool, run_at(0, pool), 0, TIMEOUT)
+        assert act.kind == GIVE_UP
+
+    def test_refusals_keep_the_original_second_round(self):
+        pool = Pool(SERVERS, None)
+        act = fail_all(pool, run_at(0, pool), 0, REFUSED)
+        assert act.kind == BACKOFF and act.wait_ms == BACKOFF_MS
+
+    def test_one_empty_pool_answer_ends_the_run(self):
+        pool = Pool(SERVERS, None)
+        run = run_at(0, pool)
+        act = run.next_action(pool, 0, first, 0)
+        run.start(act.url, 0)
+        run.finish(act.url, EMPTY)
+        assert run.next_action(pool, 1, first, 0).kind == GIVE_UP
+        assert run.attempts == 1
+
+
+class TestOutage:
+    def down_pool(self, now_ms=0):
+        pool = Pool(SERVERS, None)
+        run = run_at(now_ms, pool)
+        assert fail_all(pool, run, now_ms, REFUSED).kind == BACKOFF
+        pool.reset_round(now_ms)
+        run.new_round()
+        assert fail_all(pool, run, now_ms, REFUSED).kind == GIVE_UP
+        run.settle(pool, False, now_ms, BASE_MS, CAP_MS, first)
+        return pool
+
+    def test_a_fetch_where_every_server_failed_starts_an_outage_tried_at_once(self):
+        pool = self.down_pool(1000)
+        assert pool.outage.kind == OUTAGE_DOWN and pool.outage.trial_at_ms == 1000
+        # the next request is a trial: it asks a server although all are ejected
+        run = run_at(1500, pool)
+        act = run.next_action(pool, 1500, first, 0)
+        assert act.kind == START and pool.state(act.url, 1500) == "failed"
+
+    def test_a_failed_trial_makes_requests_answer_at_once_until_the_next(self):
+        pool = self.down_pool(0)
+        trial = run_at(100, pool)
+        assert fail_all(pool, trial, 100, REFUSED).kind == GIVE_UP     # no second round
+        assert trial.attempts == len(SERVERS)
+        trial.settle(pool, False, 100, BASE_MS, CAP_MS, last)
+        gap_ms = pool.outage.trial_at_ms - 100
+        assert BASE_MS // 2 <= gap_ms <= BASE_MS
+        quick = run_at(200, pool)
+        act = quick.next_action(pool, 200, first, 0)
+        assert act.kind == GIVE_UP and quick.attempts == 0
+        assert "Keypool tries again in" in act.message
+        assert "Check that the key servers are running" in act.message
+        assert run_at(100 + gap_ms, pool).next_action(pool, 100 + gap_ms, first, 0).kind == START
+
+    def test_a_success_ends_the_outage(self):
+        pool = self.down_pool(0)
+        pool.mark_ok(SERVERS[1], 10, 50)
+        assert pool.outage is None
+
+    def test_the_outage_survives_the_ledger(self):
+        pool = self.down_pool(0)
+        again = Pool(SERVERS, pool.to_obj())
+        assert again.outage.to_obj() == pool.outage.to_obj()
+        assert pool.to_obj()["outage"]["servers"] == SERVERS
+        assert Pool(SERVERS, {"outage": {"kind": "nonsense", "since": 0, "trials": 0,
+                                         "trialAt": 0}}).outage is None
+
+    def test_a_clock_set_back_does_not_keep_the_outage_closed(self):
+        pool = self.down_pool(50_000)
+        pool.outage.trial_at_ms = 90_000
+        run = run_at(10_000, pool)
+        assert run.next_action(pool, 10_000, first, 0).kind == START
+
+    def test_an_empty_pool_is_tried_with_one_request_after_a_wait(self):
+        pool = Pool(SERVERS, None)
+        run = run_at(0, pool)
+        act = run.next_action(pool, 0, first, 0)
+        run.start(act.url, 0)
+        run.finish(act.url, EMPTY)
+        pool.mark_failed(act.url, 0, EMPTY, BASE_MS, CAP_MS, first)
+        run.settle(pool, False, 0, BASE_MS, CAP_MS, last)
+        assert pool.outage.kind == OUTAGE_EMPTY
+        assert pool.outage.trial_at_ms >= OUTAGE_TRIAL_CAP_MS // 2
+        trial = run_at(pool.outage.trial_at_ms, pool)
+        act = trial.next_action(pool, pool.outage.trial_at_ms, first, 0)
+        assert act.kind == START
+        trial.start(act.url, pool.outage.trial_at_ms)
+        trial.finish(act.url, EMPTY)
+        assert trial.next_action(pool, pool.outage.trial_at_ms, first, 0).kind == GIVE_UP
+        pool.refilled(1)
+        assert pool.outage is None
+
+    def test_trial_gaps_double_up_to_the_cap_and_never_exceed_failed_reset(self):
+        gaps = [outage_trial_gap_ms(False, n, BASE_MS, CAP_MS, first) for n in range(1, 7)]
+        assert gaps == [5000, 10000, 20000, 40000, 40000, 40000]
+        assert outage_trial_gap_ms(False, 9, BASE_MS, 3000, first) == 3000
+        assert outage_trial_gap_ms(True, 1, BASE_MS, CAP_MS, last) >= OUTAGE_TRIAL_CAP_MS // 2
+
+
+class TestProbes:
+    def pool_with_one_on_probation(self):
+        pool = Pool(SERVERS, None)
+        pool.mark_failed(SERVERS[0], 0, REFUSED, BASE_MS, CAP_MS, first)
+        assert pool.state(SERVERS[0], BASE_MS) == PROBATION
+        return pool
+
+    def test_an_idle_browser_probes_nothing_and_sets_no_alarm(self):
+        pool = self.pool_with_one_on_probation()
+        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        assert pool.next_probe_at_ms(BASE_MS, 30000, first) is None
+        pool.used(0)
+        late = PROBE_ACTIVE_MS + 1
+        assert pool.take_probes(late, first, [], BASE_MS, CAP_MS) == []
+
+    def test_in_use_one_probe_per_run_paid_with_credit(self):
+        pool = self.pool_with_one_on_probation()
+        pool.mark_failed(SERVERS[1], 0, REFUSED, BASE_MS, CAP_MS, first)
+        pool.used(BASE_MS)
+        credit = pool.probe_credit
+        assert len(pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS)) == 1
+        assert pool.probe_credit == credit - 1
+        pool.probe_credit = 0.5
+        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+
+    def test_the_alarm_is_jittered_and_never_sooner_than_the_interval(self):
+        pool = self.pool_with_one_on_probation()
+        pool.used(BASE_MS)
+        early = pool.next_probe_at_ms(BASE_MS, 30000, first)
+        late = pool.next_probe_at_ms(BASE_MS, 30000, last)
+        assert early == BASE_MS + 30000 and BASE_MS + 44000 < late <= BASE_MS + 45000
+
+    def test_an_empty_pool_is_never_probed_by_health(self):
+        pool = Pool(SERVERS, None)
+        pool.used(0)
+        pool.enter_outage(OUTAGE_EMPTY, 0, BASE_MS, CAP_MS, first)
+        pool.outage.trial_at_ms = 0
+        assert pool.take_probes(10, first, [], BASE_MS, CAP_MS) == []
+        assert pool.next_probe_at_ms(10, 1000, first) is None
+
+    def test_an_outage_probe_is_its_trial(self):
+        pool = Pool(SERVERS, None)
+        pool.used(0)
+        pool.enter_outage(OUTAGE_DOWN, 0, BASE_MS, CAP_MS, first)
+        probe = pool.take_probes(10, first, [], BASE_MS, CAP_MS)
+        assert len(probe) == 1
+        assert pool.take_probes(10, first, probe, BASE_MS, CAP_MS) == []   # one at a time
+        pool.probe_failed(20, BASE_MS, CAP_MS, first)
+        assert pool.outage.trials == 1 and pool.outage.trial_at_ms == 20 + BASE_MS
+        assert pool.take_probes(30, first, [], BASE_MS, CAP_MS) == []
+
+    def test_an_outage_is_about_the_servers_it_saw(self):
+        pool = Pool(SERVERS, None)
+        pool.enter_outage(OUTAGE_DOWN, 0, BASE_MS, CAP_MS, first)
+        assert Pool(SERVERS, pool.to_obj()).outage is not None
+        assert Pool(SERVERS + ["http://d/api"], pool.to_obj()).outage is None
+
+
+def test_waiting_is_not_giving_up_while_a_trial_attempt_is_in_flight():
+    pool = TestOutage().down_pool(0)
+    run = run_at(10, pool)
+    act = run.next_action(pool, 10, first, 0)
+    run.start(act.url, 10)
+    assert run.next_action(pool, 11, first, 0).kind == WAIT
