@@ -20,12 +20,15 @@ BUNDLE_BUDGETS_KB = {
     # Issue 12 asks for <= 80 KB. The hardening (issue 8) and real-server work
     # (issue 11) took the minified worker to 96 KB; the budget guards that
     # figure until the bundle is slimmed again (see BENCHMARKS.md).
-    "background": 100,
+    # 106 (was 100): main's own --release worker is 104.7 KB since the fleet
+    # policy (ce04aba), so its release-build tests fail; issue 9 adds 0.5 KB
+    # (the pool's lasting badge, checkServers). Issue 12 owns this number.
+    "background": 106,
     # The popup parses answers with markdown-it (about 100 KB minified): in the
     # popup's bundle, never in the worker's (issue 9).
     "popup": 200,
     "options": 48,
-    "setup": 48,
+    "setup": 56,   # core.pool and core.settings, as the options page
     # Injected into a tab for the on-page panel (markdown-it too); not a Transcrypt entry.
     "panel": 140,
 }
