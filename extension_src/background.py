@@ -5,9 +5,10 @@ globals that must outlive it (see glue/store.py).
 """
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 from glue import log
-from glue.analyze import TAB, analyze, analyze_tab, pin_document, show_analyzing, show_on_page, \
-    subject_text
+from glue.analyze import TAB, analyze, analyze_tab, pin_document, show_analyzing, show_consent, \
+    show_on_page, subject_text
 from glue.badge import with_badge
+from glue.consent import consent_by_repeat
 from glue.config import load_settings
 from glue.health import PROBE_ALARM, on_probe_alarm, schedule_probe_alarm
 from glue.keyfetch import get_api_key
@@ -53,8 +54,11 @@ def on_menu_click(info, tab):
 
     async def run():
         pin = pin_document(tab_id)          # at once: the document acted on, not a later one
-        job = with_badge(analyze(info.srcUrl, None))
         subject = subject_text(info.srcUrl)
+        if not await consent_by_repeat(tab_id):
+            await show_consent(await pin, subject, 'choose "Analyze image with Keypool" again')
+            return None
+        job = with_badge(analyze(info.srcUrl, None))
         await show_analyzing(await pin, subject)
         await show_on_page(await pin, await job, subject)
     log.in_background(run(), 'context menu analysis')
@@ -69,6 +73,9 @@ def on_command(command, tab):
 
     async def run():
         pin = pin_document(tab_id)
+        if not await consent_by_repeat(tab_id):
+            await show_consent(await pin, subject_text(TAB), 'press the shortcut again')
+            return None
 
         async def analyzing():   # after the screenshot: the panel must not be in it
             await show_analyzing(await pin, subject_text(TAB))

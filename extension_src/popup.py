@@ -175,6 +175,8 @@ class Popup:
         dom.on(dom.by_id('analyze-tab'), 'click', self.analysis.on_tab)
         dom.on(dom.by_id('image-url'), 'input',
                lambda event: event.target.removeAttribute('aria-invalid'))
+        dom.on(dom.by_id('consent-yes'), 'click', self.analysis.on_consent)
+        dom.on(dom.by_id('consent-no'), 'click', self.analysis.on_consent_no)
         dom.on(dom.by_id('copy'), 'click', self.analysis.on_copy)
         dom.on(dom.by_id('history-toggle'), 'click', self.analysis.on_history_toggle)
         dom.on(dom.by_id('expand'), 'click', self.analysis.on_expand)

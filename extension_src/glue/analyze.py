@@ -355,6 +355,15 @@ async def show_analyzing(pin, subject):
                             'level': 'info', 'markdown': False})
 
 
+async def show_consent(pin, subject, how):
+    """The first analysis in a tab with no popup open: say what would go where, and how to agree."""
+    await _draw_panel(pin, {'title': 'Send this to your AI provider?', 'subject': subject,
+                            'text': 'Keypool would send it to your AI provider for analysis, '
+                            'with an API key from your key servers. To send it, ' + how
+                            + '. What is sent where: Keypool\'s popup, "Privacy".',
+                            'level': 'info', 'markdown': False})
+
+
 async def show_on_page(pin, answer, subject):
     """Put the outcome in the pinned document (the popup is closed)."""
     if answer['ok']:

@@ -4,6 +4,7 @@ from core.compat import is_object, is_str
 from glue import log
 from glue.analyze import analyze, analyze_tab, question_of
 from glue.badge import with_badge
+from glue.consent import active_tab_id, give_consent, has_consent
 from glue.config import load_settings, settings_report
 from glue.donate import donate_key
 from glue.health import check_servers, retry_server_now
@@ -11,6 +12,10 @@ from glue.keyfetch import get_api_key
 from core.poolview import with_checks
 from glue.ledger import read_pool
 from glue.store import SESSION, STATUS, get_item
+
+
+CONSENT_QUESTION = ('Keypool sends a picture of the visible part of this tab to your AI '
+                    'provider. Send it?')
 
 
 def is_from_this_extension(sender):
@@ -45,6 +50,11 @@ async def handle(request, sender):
         return await with_badge(analyze(request['imageUrl'].strip(), None, question_of(request)))
     if kind == 'analyzeTab':
         window_id = sender.tab.windowId if sender.tab != None else None  # noqa: E711
+        tab_id = sender.tab.id if sender.tab != None else await active_tab_id()  # noqa: E711
+        if request['consent'] == True:  # noqa: E712
+            await give_consent(tab_id)
+        elif not await has_consent(tab_id):
+            return {'ok': False, 'needsConsent': True, 'error': CONSENT_QUESTION}
         return await with_badge(analyze_tab(window_id, None, question_of(request)))
     if kind == 'retryServer':
         if not is_str(request['url']):

@@ -128,11 +128,26 @@ class Analysis:
         return None
 
     async def on_tab(self, event):
+        await self.analyze_tab(False)
+        return None
+
+    async def on_consent(self, event):
+        dom.by_id('consent').hidden = True
+        await self.analyze_tab(True)
+        return None
+
+    def on_consent_no(self, event):
+        dom.by_id('consent').hidden = True
+        dom.by_id('analyze-tab').focus()
+
+    async def analyze_tab(self, consent):
         if self.analyzing:
             return None
         self.set_running(True)
         self.message(None, 'info')
         request = {'type': 'analyzeTab'}
+        if consent:
+            request['consent'] = True
         if len(self.question()) > 0:
             request['question'] = self.question()
         try:
@@ -144,6 +159,11 @@ class Analysis:
 
     def after(self, answer, fallback_focus):
         """Where the person is taken after an analysis: the answer, the fix, or the field."""
+        if answer['needsConsent'] == True:  # noqa: E712
+            # The first analysis of this tab: the person says yes first (once per tab).
+            dom.by_id('consent').hidden = False
+            dom.by_id('consent-yes').focus()
+            return None
         if answer['ok']:
             self.message(None, 'info')
             dom.by_id('last-title').focus()

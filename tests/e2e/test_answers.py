@@ -181,6 +181,7 @@ def test_the_panel_says_analyzing_at_once_then_renders_the_answer(ext, pool):
     page = ext.ctx.new_page()
     page.goto(pool.provider.page_url)
     tab_id = ext.tab_id(pool.provider.page_url)
+    ext.set_storage("session", {"consentedTabs": [tab_id]})   # asked once per tab: test_consent.py
     ext.dispatch_context_menu(
         {"menuItemId": "analyze-image", "srcUrl": pool.provider.image_url,
          "pageUrl": pool.provider.page_url, "mediaType": "image", "editable": False},
