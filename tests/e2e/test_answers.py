@@ -38,7 +38,8 @@ fenced block
 ```
 
 [a safe link](https://example.org/page) and [a bad one](javascript:window.__xss=1) and
-[data](data:text/html,hi) <img src=x onerror="window.__xss=2"> <b>raw</b>
+[data](data:text/html,hi) [mail](mailto:a@example.org) [relative](page.html)
+[ftp](ftp://example.org/f) <img src=x onerror="window.__xss=2"> <b>raw</b>
 
 ![a picture](https://example.org/p.png)
 
@@ -92,6 +93,7 @@ def test_markdown_is_rendered_and_hostile_parts_stay_inert(ext, pool):
     assert page.evaluate("() => window.__xss") is None
     text = answer.inner_text()
     assert "a bad one" in text and "<b>raw</b>" in text and "[image: a picture]" in text
+    assert "mail" in text and "relative" in text and "ftp" in text   # text, not links
     assert "<script>" in text
     # the prompt asked was the question, not the configured one
     assert provider_prompts(pool) == [MARKDOWN.strip()]
