@@ -101,12 +101,10 @@ async def probe(url, settings, keep_until_ms=None):
         elif outcome.counts_against_server():
             log.info('probe: ' + url + ' still failing: ' + outcome.reason)
             if keep_until_ms != None:  # noqa: E711
-                # a person's retry: the time out (and any outage trial) stays as it was
+                # a person's retry: the time out stays as it was, never longer
                 await mark_still_failed(settings, url, outcome, keep_until_ms)
             else:
                 await mark_failed(settings, url, outcome)
-                await update_pool(settings, lambda p: p.probe_failed(
-                    Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'], Math.random))
         return outcome
     finally:
         del _probing[url]
@@ -165,9 +163,9 @@ async def retry_server_now(url):
     keep_until_ms = None
     if pool.state(url, Date.now()) == FAILED:
         keep_until_ms = pool.health[url].retry_at_ms
-        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.used(Date.now()))
+        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.watched(Date.now()))
     else:
-        await update_pool(settings, lambda p: p.used(Date.now()))
+        await update_pool(settings, lambda p: p.watched(Date.now()))
     outcome = await probe(url, settings, keep_until_ms)
     await schedule_probe_alarm(settings)
     if outcome == None:  # noqa: E711

@@ -346,7 +346,9 @@ def test_a_wall_clock_jump_moves_no_deadline_or_latency(ext, pool):
 
 def test_a_clock_set_back_does_not_keep_a_server_out_longer(ext, pool):
     first, second = use_servers(ext, pool)
-    first.set_mode("status_500", "/gemini-key")
+    # 503, not 500: the mock's 500 on the key route is the original server's
+    # "No active API keys available", which speaks for the whole shared pool
+    first.set_mode("status_503", "/gemini-key")
     pick_first(ext)
     assert ext.send({"type": "getApiKey"})["server"] == second.base
     assert first.count("/gemini-key") == 1
