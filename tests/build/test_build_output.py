@@ -198,7 +198,7 @@ def test_release_build_has_no_maps_or_python(release_build):
     assert (js / "background.js").is_file()
     assert not list(js.glob("*.map"))
     assert not list(js.glob("*.py"))
-    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in ENTRIES)
+    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in ENTRIES + SCRIPT_ENTRIES)
     for path in js.glob("*.js"):
         assert "sourceMappingURL" not in path.read_text(encoding="utf-8"), path.name
     with zipfile.ZipFile(release_build / ZIP_NAME) as zf:
