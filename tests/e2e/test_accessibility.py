@@ -132,3 +132,17 @@ def test_focus_after_a_donation_goes_to_its_outcome(ext, pool):
     page.click("#donate")
     expect(page.locator("#donate-message")).to_contain_text("Thank you", timeout=10_000)
     expect(page.locator("#donate-message")).to_be_focused()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_popup_asking_for_consent_and_set_up_with_no_server(ext, pool, scheme):
+    tab = ext.ctx.new_page()
+    tab.goto(pool.provider.page_url)
+    page = open_page(ext, "popup.html", scheme, POPUP_SIZE)
+    page.click("#analyze-tab")
+    expect(page.locator("#consent")).to_be_visible(timeout=10_000)
+    check(ext, page, "popup-consent", scheme)
+    pool.set_all("refuse")
+    setup = open_page(ext, "setup.html", scheme)
+    expect(setup.locator("#setup-summary")).to_contain_text("No key server answered", timeout=10_000)
+    check(ext, setup, "setup-no-server", scheme)

@@ -228,3 +228,21 @@ def test_the_analyze_controls_are_disabled_while_an_analysis_runs(ext, pool):
     pool.provider.set_mode("ok", GEMINI_PATH)
     expect(page.locator("#analyze-url")).to_be_enabled(timeout=20_000)
     expect(page.locator("#analyze-tab")).to_be_enabled()
+
+
+def test_the_set_up_page_asks_for_new_hosts_in_the_click_and_a_refusal_saves_nothing(ext, pool):
+    page = ext.open("setup.html")
+    expect(page.locator("#setup-summary")).to_contain_text("Ready", timeout=10_000)
+    before = ext.storage("local", "settings")
+    # Headless Chrome cannot show its prompt: stand in for a person who says no.
+    page.evaluate("""() => { window.__asked = [];
+        chrome.permissions.request = (p) => { window.__asked.push(p); return Promise.resolve(false); }; }""")
+    page.fill("#servers-input", "https://keys.example.org/api\n" + pool.servers[0].base)
+    page.click("#save-servers")
+    expect(page.locator("#setup-message")).to_contain_text("Nothing was saved")
+    expect(page.locator("#setup-message")).to_be_focused()
+    asked = page.evaluate("() => window.__asked")
+    # the same patterns as the options page asks for (ui.serverlist.server_origins)
+    local = pool.servers[0].base.rsplit("/api", 1)[0] + "/*"
+    assert asked == [{"origins": ["https://keys.example.org/*", local]}], asked
+    assert ext.storage("local", "settings") == before
