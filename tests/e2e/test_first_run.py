@@ -7,6 +7,7 @@ Screenshots: test-artifacts/screenshots/first-run-*.png and setup-*.png.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -246,3 +247,17 @@ def test_the_set_up_page_asks_for_new_hosts_in_the_click_and_a_refusal_saves_not
     local = pool.servers[0].base.rsplit("/api", 1)[0] + "/*"
     assert asked == [{"origins": ["https://keys.example.org/*", local]}], asked
     assert ext.storage("local", "settings") == before
+
+
+def test_times_are_rounded_to_the_nearest_unit_from_the_stored_ledger(ext, pool):
+    """The popup computes its rows from storage.session poolHealth (no worker round trip):
+    a server back in 117 s says "back in 2 min", not "1 min"."""
+    now = int(time.time() * 1000)
+    url = pool.servers[0].base
+    ext.set_storage("session", {"poolHealth": {"servers": {url: {
+        "failures": 1, "failedAt": now - 3000, "retryAt": now + 117_000,
+        "kind": "refused", "reason": "connection refused"}}}})
+    page = open_popup(ext)
+    state = row(page, url).locator(".server-state")
+    expect(state).to_contain_text("back in 2 min")
+    expect(state).to_contain_text(re.compile(r"Failed \d+ s ago"))
