@@ -35,6 +35,7 @@ MUTANTS = [
  ("setup save", "extension_src/setup.py", "        stored['servers'] = servers\n", "", "tests/e2e/test_first_run.py::test_the_set_up_page_saves_servers_and_checks_them_live"),
  ("setup asks in the click", "extension_src/setup.py", "            dom.by_id('setup-message').focus()\n            return None", "            dom.by_id('setup-message').focus()", "tests/e2e/test_first_run.py::test_the_set_up_page_asks_for_new_hosts_in_the_click_and_a_refusal_saves_nothing"),
  ("times rounded", "extension_src/ui/fmt.py", "    minutes = int((seconds + 30) // 60)", "    minutes = int(seconds // 60)", "tests/e2e/test_first_run.py::test_times_are_rounded_to_the_nearest_unit_from_the_stored_ledger"),
+ ("no polling", "extension_src/popup.py", "        if self.source.loaded:\n            self.render_pool()", "        if self.source.loaded:\n            self.render_pool()\n            run(dom.send({'type': 'getPoolStatus'}))", "tests/e2e/test_first_run.py::test_the_popup_follows_storage_with_no_status_round_trips_or_polling"),
  ("stale check on open", "extension_src/popup.py", "        await self.check(False)\n", "", "tests/e2e/test_first_run.py::test_opening_the_popup_checks_stale_servers_and_rows_update_live"),
 ]
 only = sys.argv[1:] 

@@ -261,3 +261,19 @@ def test_times_are_rounded_to_the_nearest_unit_from_the_stored_ledger(ext, pool)
     state = row(page, url).locator(".server-state")
     expect(state).to_contain_text("back in 2 min")
     expect(state).to_contain_text(re.compile(r"Failed \d+ s ago"))
+
+
+def test_the_popup_follows_storage_with_no_status_round_trips_or_polling(ext, pool):
+    page = ext.ctx.new_page()
+    page.set_viewport_size(POPUP_SIZE)
+    page.add_init_script("""(() => { window.__sent = [];
+        const send = chrome.runtime.sendMessage.bind(chrome.runtime);
+        chrome.runtime.sendMessage = (m, ...rest) => { window.__sent.push(m.type); return send(m, ...rest); };
+    })()""")
+    page.goto(ext.url("popup.html"))
+    expect(page.locator("#pool-summary")).to_have_text("5 of 5 available", timeout=10_000)
+    pool.servers[0].set_mode("refuse")
+    ext.send({"type": "retryServer", "url": pool.servers[0].base})   # the worker changes the ledger
+    expect(row(page, pool.servers[0].base)).to_have_attribute("data-state", "failed")
+    page.wait_for_timeout(2500)                                       # two ticks of the clock
+    assert page.evaluate("() => window.__sent") == ["checkServers"]
