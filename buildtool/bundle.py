@@ -14,6 +14,7 @@ from .layout import (
     ENTRIES,
     JS_DIR,
     ROOT,
+    SCRIPT_ENTRIES,
     log,
 )
 from .transpile import COMPILE_HINT
@@ -154,6 +155,12 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
         ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
     )
+    # copy_sources made sure each is there; a bundle of other entries (tests) has none.
+    script_names = [e for e in SCRIPT_ENTRIES if (staging / "src" / f"{e}.js").is_file()]
+    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in script_names]
+    # npm packages (markdown-it) resolve from the project's node_modules: the
+    # staging dir may sit outside the project (tests build into a tmp dir).
+    env = dict(os.environ, NODE_PATH=str(Path(root) / "node_modules"))
     running = []
     for names, fmt, banner in groups:
         if not names:
@@ -162,7 +169,12 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
             f"--format={fmt}", f"--banner:js={banner}"]
         log.debug("$ " + " ".join(command))
         running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True))
+                                        stderr=subprocess.STDOUT, text=True, env=env))
+    if scripts:
+        command = esbuild_command(root) + scripts + common + ["--format=iife"]
+        log.debug("$ " + " ".join(command))
+        running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=env))
     for process in running:
         output = process.communicate()[0].strip()
         if output:
@@ -175,7 +187,8 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
     if not release:
         for map_path in sorted(js_dir.glob("*.js.map")):
             _tidy_bundle_map(map_path, raw_dir)
-    return {entry: (js_dir / f"{entry}.js").stat().st_size for entry in entries}
+    return {entry: (js_dir / f"{entry}.js").stat().st_size
+            for entry in tuple(entries) + tuple(script_names)}
 
 
 def _tidy_bundle_map(map_path, raw_dir):

@@ -20,11 +20,23 @@ BUNDLE_BUDGETS_KB = {
     # Issue 12 asks for <= 80 KB. The hardening (issue 8) and real-server work
     # (issue 11) took the minified worker to 96 KB; the budget guards that
     # figure until the bundle is slimmed again (see BENCHMARKS.md).
-    "background": 100,
-    "popup": 48,
+    # 108 (was 100): main's own --release worker is 104.9 KB since the fleet
+    # policy (e5e8b4b), so its release-build tests fail; issue 9 adds 1.8 KB
+    # (the pool's lasting badge, checkServers, consent, history, the panel's
+    # injection). Issue 12 owns this number.
+    "background": 108,
+    # The popup parses answers with markdown-it (about 100 KB minified): in the
+    # popup's bundle, never in the worker's (issue 9).
+    "popup": 200,
     "options": 48,
+    "setup": 56,   # core.pool and core.settings, as the options page
+    # Injected into a tab for the on-page panel (markdown-it too); not a Transcrypt entry.
+    "panel": 140,
 }
-ENTRIES = tuple(BUNDLE_BUDGETS_KB)
+# Plain JS entries (extension_src/<name>.js), bundled as classic scripts that
+# chrome.scripting.executeScript({files}) injects; every other entry is Python.
+SCRIPT_ENTRIES = ("panel",)
+ENTRIES = tuple(e for e in BUNDLE_BUDGETS_KB if e not in SCRIPT_ENTRIES)
 # Bundled as a classic script (the manifest's service worker has no "type": "module").
 CLASSIC_ENTRIES = ("background",)
 DEV_BUDGET_FACTOR = 3
