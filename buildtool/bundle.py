@@ -15,6 +15,7 @@ from .layout import (
     ENTRIES,
     JS_DIR,
     ROOT,
+    SCRIPT_ENTRIES,
     log,
 )
 from .transpile import COMPILE_HINT
@@ -160,15 +161,8 @@ _HOST_CALLED = frozenset("next return throw then toString valueOf toJSON toLocal
                          " constructor length".split())
 
 
-def drop_unused_prototype_members(runtime, others):
-    """The runtime without the prototype members no code names (same lines, blank).
-
-    Transcrypt's runtime gives JS strings and arrays Python's methods
-    (`isalnum`, `rsplit`, `insert`...), each an assignment the bundler must
-    keep. One whose name appears nowhere else, neither in the other modules
-    (`others`, their text) nor in the rest of the runtime, is never called.
-    """
-    lines = runtime.split("\n")
+def _prototype_spans(lines):
+    """(first line, last line, name) of each prototype member the runtime defines."""
     spans, i = [], 0
     while i < len(lines):
         m = _PROTOTYPE_MEMBER.match(lines[i])
@@ -182,6 +176,56 @@ def drop_unused_prototype_members(runtime, others):
                 j += 1
         spans.append((i, j, m.group("a") or m.group("b")))
         i = j + 1
+    return spans
+
+
+def _blank(lines, spans, unused):
+    for start, end, _name in spans:
+        if start in unused:
+            for k in range(start, end + 1):
+                lines[k] = ""
+    return "\n".join(lines)
+
+
+def drop_members_no_bundle_uses(raw_dir, bundles):
+    """Blank the runtime's prototype members that no bundle names; True if any went.
+
+    drop_unused_prototype_members reads the modules as Transcrypt wrote them,
+    where runtime functions that the bundler then drops still name members
+    (`__setitem__` names `__setslice__`). In the bundles (`bundles`: their
+    text) a member's name that appears no more often than in its own
+    definition is never called there: property names and strings survive
+    minification, so this holds for --release bundles too.
+    """
+    path = raw_dir / f"{RUNTIME_MODULE}.js"
+    if not path.is_file():
+        return False
+    lines = path.read_text(encoding="utf-8").split("\n")
+    spans = _prototype_spans(lines)
+    counts = [collections.Counter(_WORD.findall(text)) for text in bundles]
+    unused = set()
+    for start, end, name in spans:
+        if name in _HOST_CALLED:
+            continue
+        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
+        if all(c[name] <= own for c in counts):
+            unused.add(start)
+    if not unused:
+        return False
+    path.write_text(_blank(lines, spans, unused), encoding="utf-8")
+    return True
+
+
+def drop_unused_prototype_members(runtime, others):
+    """The runtime without the prototype members no code names (same lines, blank).
+
+    Transcrypt's runtime gives JS strings and arrays Python's methods
+    (`isalnum`, `rsplit`, `insert`...), each an assignment the bundler must
+    keep. One whose name appears nowhere else, neither in the other modules
+    (`others`, their text) nor in the rest of the runtime, is never called.
+    """
+    lines = runtime.split("\n")
+    spans = _prototype_spans(lines)
     # Word counts, once: a name is used if it appears in another module, or
     # in the runtime more often than in its own definition.
     elsewhere = set()
@@ -195,11 +239,7 @@ def drop_unused_prototype_members(runtime, others):
         own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
         if in_runtime[name] == own:
             unused.add(start)
-    for start, end, _name in spans:
-        if start in unused:
-            for k in range(start, end + 1):
-                lines[k] = ""
-    return "\n".join(lines)
+    return _blank(lines, spans, unused)
 
 
 def keyword_names(texts):
@@ -340,15 +380,37 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
         ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
     )
-    running = []
+    # copy_sources made sure each is there; a bundle of other entries (tests) has none.
+    script_names = [e for e in SCRIPT_ENTRIES if (staging / "src" / f"{e}.js").is_file()]
+    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in script_names]
+    # npm packages (markdown-it) resolve from the project's node_modules: the
+    # staging dir may sit outside the project (tests build into a tmp dir).
+    env = dict(os.environ, NODE_PATH=str(Path(root) / "node_modules"))
+    commands = []
     for names, fmt, banner in groups:
-        if not names:
-            continue
-        command = esbuild_command(root) + [f"{rel(raw_dir)}/{e}.js" for e in names] + common + [
-            f"--format={fmt}", f"--banner:js={banner}"]
+        if names:
+            commands.append(esbuild_command(root) + [f"{rel(raw_dir)}/{e}.js" for e in names]
+                            + common + [f"--format={fmt}", f"--banner:js={banner}"])
+    _run_all(commands + ([esbuild_command(root) + scripts + common + ["--format=iife"]]
+                         if scripts else []), staging, env)
+    # Once more, without the runtime's prototype members that no bundle named.
+    bundles = [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
+    if drop_members_no_bundle_uses(raw_dir, bundles):
+        _run_all(commands, staging, env)
+    if not release:
+        for map_path in sorted(js_dir.glob("*.js.map")):
+            _tidy_bundle_map(map_path, raw_dir)
+    return {entry: (js_dir / f"{entry}.js").stat().st_size
+            for entry in tuple(entries) + tuple(script_names)}
+
+
+def _run_all(commands, staging, env):
+    """Run the esbuild commands at once; a ToolError for the first that fails."""
+    running = []
+    for command in commands:
         log.debug("$ " + " ".join(command))
         running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True))
+                                        stderr=subprocess.STDOUT, text=True, env=env))
     for process in running:
         output = process.communicate()[0].strip()
         if output:
@@ -358,10 +420,6 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
             detail = m.group(1).strip() if m else (output.splitlines() or ["no output"])[-1]
             raise ToolError(f"esbuild failed (exit {process.returncode}): {detail}",
                             hint="run build.py -v to see its output")
-    if not release:
-        for map_path in sorted(js_dir.glob("*.js.map")):
-            _tidy_bundle_map(map_path, raw_dir)
-    return {entry: (js_dir / f"{entry}.js").stat().st_size for entry in entries}
 
 
 def _tidy_bundle_map(map_path, raw_dir):

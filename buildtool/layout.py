@@ -17,13 +17,22 @@ JS_DIR = "js"
 # A development bundle (not minified) may take DEV_BUDGET_FACTOR times as much.
 # Adding an entry (extension_src/<name>.py, shipped as js/<name>.js) is one line here.
 BUNDLE_BUDGETS_KB = {
-    # Issue 12: <= 80 KB. The worker was 96.7 KB after issues 8 and 11; the
-    # -k preambles no call needs (bundle.slim_transcrypt) were 20 KB of it.
+    # Issue 12: <= 80 KB. The worker was 96.7 KB after issues 8 and 11, and
+    # main's reached 104.9 KB with the fleet policy, 106.7 KB with issue 9;
+    # bundle.slim_transcrypt takes 20-25 KB of it away (BENCHMARKS.md).
     "background": 80,
-    "popup": 48,
+    # The popup parses answers with markdown-it (about 100 KB minified): in the
+    # popup's bundle, never in the worker's (issue 9).
+    "popup": 200,
     "options": 48,
+    "setup": 56,   # core.pool and core.settings, as the options page
+    # Injected into a tab for the on-page panel (markdown-it too); not a Transcrypt entry.
+    "panel": 140,
 }
-ENTRIES = tuple(BUNDLE_BUDGETS_KB)
+# Plain JS entries (extension_src/<name>.js), bundled as classic scripts that
+# chrome.scripting.executeScript({files}) injects; every other entry is Python.
+SCRIPT_ENTRIES = ("panel",)
+ENTRIES = tuple(e for e in BUNDLE_BUDGETS_KB if e not in SCRIPT_ENTRIES)
 # Bundled as a classic script (the manifest's service worker has no "type": "module").
 CLASSIC_ENTRIES = ("background",)
 DEV_BUDGET_FACTOR = 3

@@ -11,9 +11,10 @@ click; if Chrome refuses, nothing is saved and the page says which hosts.
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 import build_config
 from core.compat import field
-from core.settings import (MAX_SERVERS, MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
+from core.settings import (MS_RANGES, OPTIONAL_MS_RANGES, PROVIDER_KINDS,
                            check_base_url, check_path, resolve_settings)
 from ui import dom, fmt
+from ui.serverlist import check_servers_text, server_origins
 
 DEFAULTS = build_config.DEFAULTS
 ENDPOINTS = ['health', 'key', 'donate']
@@ -90,34 +91,15 @@ def range_text(bounds):
             + fmt.duration_text(bounds[0]) + ' to ' + fmt.duration_text(bounds[1]) + ')')
 
 
-def check_servers_text(text):
-    """[servers, None] or [None, problem] for the one-URL-per-line text."""
-    lines = [line.strip() for line in text.split('\n')]
-    servers = []
-    number = 0
-    for line in lines:
-        number += 1
-        if len(line) == 0:
-            continue
-        url = check_base_url(line)
-        if url == None:  # noqa: E711
-            return [None, 'Line ' + str(number) + ': "' + line[:80] + '" is not an http:// or '
-                    'https:// URL (no spaces, no ?query or #fragment).']
-        if url not in servers:
-            servers.append(url)
-    if len(servers) == 0:
-        return [None, 'Enter at least one key server URL.']
-    if len(servers) > MAX_SERVERS:
-        return [None, 'At most ' + str(MAX_SERVERS) + ' servers; you entered '
-                + str(len(servers)) + '.']
-    return [servers, None]
-
-
 def read_form():
     """[settings, errors]: the settings the form describes (every field), and field_id -> problem."""
     errors = {}
     out = {}
-    servers = check_servers_text(value_of('servers'))
+    # One rule for every field: empty means its default (the grey placeholder).
+    if len(value_of('servers').strip()) == 0:
+        servers = [[u for u in DEFAULTS['servers']], None]
+    else:
+        servers = check_servers_text(value_of('servers'))
     if servers[1] != None:  # noqa: E711
         errors['servers'] = servers[1]
     else:
@@ -165,22 +147,26 @@ def read_form():
         errors['provider-kind'] = 'Choose Gemini or OpenAI-compatible.'
     else:
         provider['kind'] = kind
-    base = check_base_url(value_of('provider-baseUrl'))
+    base_text = value_of('provider-baseUrl').strip()
+    base = DEFAULTS['provider']['baseUrl'] if len(base_text) == 0 else check_base_url(base_text)
     if base == None:  # noqa: E711
         errors['provider-baseUrl'] = ('An http:// or https:// URL, such as '
                                       + DEFAULTS['provider']['baseUrl'] + '.')
     else:
         provider['baseUrl'] = base
     model = value_of('provider-model').strip()
-    if len(model) == 0 or len(model) > MAX_MODEL_CHARS:
-        errors['provider-model'] = ('Enter a model name (at most ' + str(MAX_MODEL_CHARS)
-                                    + ' characters), such as ' + DEFAULTS['provider']['model'] + '.')
+    if len(model) == 0:
+        model = DEFAULTS['provider']['model']
+    if len(model) > MAX_MODEL_CHARS:
+        errors['provider-model'] = ('At most ' + str(MAX_MODEL_CHARS)
+                                    + ' characters, such as ' + DEFAULTS['provider']['model'] + '.')
     else:
         provider['model'] = model
     prompt = value_of('provider-prompt').strip()
-    if len(prompt) == 0 or len(prompt) > MAX_PROMPT_CHARS:
-        errors['provider-prompt'] = ('Enter a prompt of at most ' + str(MAX_PROMPT_CHARS)
-                                     + ' characters.')
+    if len(prompt) == 0:
+        prompt = DEFAULTS['provider']['prompt']
+    if len(prompt) > MAX_PROMPT_CHARS:
+        errors['provider-prompt'] = ('At most ' + str(MAX_PROMPT_CHARS) + ' characters.')
     else:
         provider['prompt'] = prompt
     out['provider'] = provider
@@ -228,6 +214,50 @@ def save_message(text, level):
     dom.set_message(dom.by_id('save-message'), text, level)
 
 
+# A stored setting's path -> the element whose label names it on this page.
+WARNING_FIELDS = {'servers': 'servers', 'endpoints': 'endpoints-legend',
+                  'provider': 'provider-title', 'hedgeDelayMs': HEDGE}
+
+
+def field_label(path):
+    """The label people see for a stored setting ('keyTimeoutMs' -> 'Key request time out')."""
+    parts = path.split('.')
+    element_id = None
+    if len(parts) == 2 and parts[0] == 'endpoints':
+        element_id = 'endpoint-' + parts[1]
+    elif len(parts) == 2 and parts[0] == 'provider':
+        element_id = 'provider-' + parts[1]
+    elif path in WARNING_FIELDS:
+        element_id = WARNING_FIELDS[path]
+    elif path in MS_FIELDS:
+        element_id = path
+    if element_id == None:  # noqa: E711
+        return None
+    node = document.getElementById(element_id)
+    if node == None:  # noqa: E711
+        return None
+    label = document.querySelector('label[for="' + element_id + '"]')
+    source = label if label != None else node  # noqa: E711
+    first = source.childNodes[0]
+    text = first.textContent.strip() if first != None else ''  # noqa: E711
+    return text if len(text) > 0 else None
+
+
+def warning_text(text):
+    """'settings.keyTimeoutMs: must be ...' in the page's words: 'Key request time out: must be ...'."""
+    if not text.startswith('settings'):
+        return text
+    head = text.split(':')[0]
+    rest = text[len(head):]
+    if head == 'settings':
+        return 'Settings' + rest
+    path = head[len('settings.'):]
+    label = field_label(path)
+    if label == None:  # noqa: E711
+        return 'A setting this page does not know ("' + path[:60] + '")' + rest
+    return label + rest
+
+
 def show_warnings(warnings):
     box = dom.by_id('warnings')
     items = dom.by_id('warnings-list')
@@ -236,7 +266,7 @@ def show_warnings(warnings):
         box.hidden = True
         return None
     for text in warnings:
-        items.appendChild(dom.el('li', None, text))
+        items.appendChild(dom.el('li', None, warning_text(text)))
     box.hidden = False
     return None
 
@@ -251,6 +281,9 @@ def show_errors(errors):
         if problem != None and first == None:  # noqa: E711
             first = node
     if first != None:  # noqa: E711
+        advanced = first.closest('details')
+        if advanced != None:  # noqa: E711
+            advanced.open = True   # a field in "Advanced" with an error must be seen
         first.focus()
     return len(Object.js_keys(errors))
 
@@ -273,15 +306,7 @@ def update_human(name):
 
 def required_origins(settings):
     """Host permission patterns for every server and the provider, without repeats."""
-    origins = []
-    for url in settings['servers']:
-        pattern = fmt.origin_pattern(url)
-        if pattern != None and pattern not in origins:  # noqa: E711
-            origins.append(pattern)
-    pattern = fmt.origin_pattern(settings['provider']['baseUrl'])
-    if pattern != None and pattern not in origins:  # noqa: E711
-        origins.append(pattern)
-    return origins
+    return server_origins(settings['servers'], settings['provider']['baseUrl'])
 
 
 def on_submit(event):
@@ -440,9 +465,18 @@ def show_ranges():
                  + ' · at most ' + fmt.duration_text(OPTIONAL_MS_RANGES[HEDGE][1]) + '.')
 
 
+def on_before_unload(event):
+    """Leaving with unsaved changes: Chrome asks whether to leave (issue 9)."""
+    if page['dirty']:
+        event.preventDefault()
+        event.returnValue = ''
+    return None
+
+
 def main():
     chrome.storage.onChanged.addListener(on_storage_changed)
     form = dom.by_id('settings-form')
+    window.addEventListener('beforeunload', on_before_unload)
     dom.on(form, 'submit', on_submit)
     dom.on(form, 'input', on_input)
     dom.on(form, 'change', on_input)

@@ -382,6 +382,19 @@ class Pool:
         if h.failures > 0:
             h.retry_at_ms = now_ms
 
+    def mark_still_failed(self, url, now_ms, outcome, retry_at_ms):
+        """A person's "retry now" found url still failing: out until retry_at_ms, as before.
+
+        Neither the failure count nor the time out grows: retrying must never
+        make things worse (issue 9: a retry turned 1 min into 3 min).
+        """
+        h = self.health[url]
+        h.failures = max(1, h.failures)
+        h.failed_at_ms = now_ms
+        h.kind = outcome.kind
+        h.reason = outcome.reason
+        h.retry_at_ms = retry_at_ms
+
     def reset_round(self, now_ms):
         """Every server failed: end all ejections so that one more round may try them.
 

@@ -49,19 +49,22 @@ def duration_text(ms):
 
 
 def span_text(ms):
-    """A rounded span for relative times: '42 s', '3 min', '2 h', '1 d' (never below 1 s)."""
+    """A span rounded to its nearest unit: '42 s', '2 min' (for 117 s), '2 h', '1 d'; never below 1 s.
+
+    Rounded, not cut: "back in 1 min" for 117 s would be wrong by almost a minute.
+    """
     seconds = int((ms + 500) // 1000)
     if seconds < 1:
         seconds = 1
     if seconds < 60:
         return str(seconds) + ' s'
-    minutes = int(seconds // 60)
+    minutes = int((seconds + 30) // 60)
     if minutes < 60:
         return str(minutes) + ' min'
-    hours = int(minutes // 60)
+    hours = int((minutes + 30) // 60)
     if hours < 24:
         return str(hours) + ' h'
-    return str(int(hours // 24)) + ' d'
+    return str(int((hours + 12) // 24)) + ' d'
 
 
 def ago_text(at_ms, now_ms):

@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from buildtool.bundle import (bundle, drop_boolean_truth_tests, drop_unused_prototype_members,
+from buildtool.bundle import (RUNTIME_MODULE, bundle, drop_boolean_truth_tests,
+                              drop_members_no_bundle_uses, drop_unused_prototype_members,
                               keyword_names, slim_transcrypt)
 from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
@@ -190,3 +191,17 @@ def test_prototype_members_no_code_names_go_and_lines_stay():
     assert "Array.prototype.insert" in got and "String.prototype.lower" in got
     assert "__JsIterator__.prototype.next" in got and "String.prototype.__str__" in got
     assert got.split("\n")[0] == "" and got.split("\n")[2] == ""
+
+
+def test_prototype_members_no_bundle_names_go(tmp_path):
+    """Named only by runtime code the bundler dropped (here `unused_helper`): it goes too."""
+    runtime = RUNTIME_PART.replace("export function str", "export function unused_helper (s) {return s.isalnum ();}\nexport function str")
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(runtime, encoding="utf-8")
+    bundle_text = ("String.prototype.isalnum=function(){return/^[0-9a-zA-Z]{1,}$/.test(this)};"
+                   "String.prototype.lower=function(){return this.toLowerCase()};"
+                   "function s(t){return t.lower()}")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is True
+    got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
+    assert got.count("\n") == runtime.count("\n")
+    assert "String.prototype.isalnum" not in got and "String.prototype.lower" in got
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is False   # nothing more to drop

@@ -145,6 +145,7 @@ def test_context_menu_analyzes_the_image_and_shows_a_panel_on_the_page(ext, pool
     page.goto(pool.provider.page_url)
     tab_id = ext.tab_id(pool.provider.page_url)
     assert isinstance(tab_id, int)
+    ext.set_storage("session", {"consentedTabs": [tab_id]})   # asked once per tab: test_consent.py
     ext.dispatch_context_menu(
         {"menuItemId": "analyze-image", "srcUrl": pool.provider.image_url,
          "pageUrl": pool.provider.page_url, "mediaType": "image", "editable": False},
@@ -174,7 +175,7 @@ def test_analyze_tab(ext, pool):
     page = ext.ctx.new_page()
     page.goto(pool.provider.page_url)
     page.bring_to_front()
-    answer = ext.send({"type": "analyzeTab"}, timeout_ms=20_000)
+    answer = ext.send({"type": "analyzeTab", "consent": True}, timeout_ms=20_000)
     last = ext.storage("session", "lastAnalysis")
     assert last["imageUrl"] == "tab"
     if answer["ok"]:

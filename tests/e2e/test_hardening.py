@@ -231,6 +231,7 @@ def test_the_devtools_global_does_not_give_the_key_away(ext, pool):
 
 def _dispatch_image_click(ext, page, pool):
     tab_id = ext.tab_id(page.url)
+    ext.set_storage("session", {"consentedTabs": [tab_id]})   # asked once per tab: test_consent.py
     ext.dispatch_context_menu(
         {"menuItemId": "analyze-image", "srcUrl": pool.provider.image_url, "pageUrl": page.url,
          "mediaType": "image", "editable": False},
