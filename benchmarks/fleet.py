@@ -455,9 +455,6 @@ class KeypoolInstall(Install):
             self.probe_ok_ms[call.url] = self.fleet.sim.now
         elif outcome.counts_against_server():
             self.mark_failed(call.url, outcome)
-            s = self.fleet.settings
-            self.pool.probe_failed(self.fleet.sim.now, s["ejectionBaseMs"], s["failedResetMs"],
-                                   self.fleet.sim.rng.random)
         if not self.probing:
             self.schedule_probe_alarm()
 

@@ -1,5 +1,6 @@
 """Transcrypt's modules slimmed, then bundled per entry by esbuild, within budget."""
 
+import collections
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from .layout import (
     ENTRIES,
     JS_DIR,
     ROOT,
+    SCRIPT_ENTRIES,
     log,
 )
 from .transpile import COMPILE_HINT
@@ -22,17 +24,23 @@ from .transpile import COMPILE_HINT
 # Transcrypt's -k preamble, in a function whose parameters can all come as
 # keywords (no *args, no **kwargs): the last argument is the keyword object
 # when it has __kwargtrans__, and each key sets the parameter of that name.
+# The default-value checks of the parameters just before it (one per defaulted
+# parameter) also reset a parameter that received the keyword object.
 _KWARGS_PREAMBLE = re.compile(
-    r"^(?P<i>\t*)if \(arguments\.length\) \{\n"
+    r"^(?P<i>\t*)"
+    r"(?P<defaults>(?:if \(typeof (?P<d>\w+) == 'undefined' \|\| \((?P=d) != null"
+    r" && (?P=d)\.hasOwnProperty \(\"__kwargtrans__\"\)\)\) \{;\n"
+    r"(?P=i)\tvar (?P=d) = [^\n]*;\n(?P=i)\};\n(?P=i))*)"
+    r"if \(arguments\.length\) \{\n"
     r"(?P=i)\tvar __ilastarg(?P<n>\d+)__ = arguments\.length - 1;\n"
     r"(?P=i)\tif \(arguments \[__ilastarg(?P=n)__\] && arguments \[__ilastarg(?P=n)__\]"
     r"\.hasOwnProperty \(\"__kwargtrans__\"\)\) \{\n"
     r"(?P=i)\t\tvar __allkwargs(?P=n)__ = arguments \[__ilastarg(?P=n)__--\];\n"
     r"(?P=i)\t\tfor \(var __attrib(?P=n)__ in __allkwargs(?P=n)__\) \{\n"
-    r"(?P=i)\t\t\tswitch \(__attrib(?P=n)__\) \{\n"
+    r"(?:(?P=i)\t\t\tswitch \(__attrib(?P=n)__\) \{\n"
     r"(?P<cases>(?:(?P=i)\t\t\t\tcase '\w+': var \w+ = __allkwargs(?P=n)__ \[__attrib(?P=n)__\];"
     r" break;\n)+)"
-    r"(?P=i)\t\t\t\}\n"
+    r"(?P=i)\t\t\t\}\n)?"
     r"(?P=i)\t\t\}\n"
     r"(?P=i)\t\}\n"
     r"(?P=i)\}\n"
@@ -40,6 +48,10 @@ _KWARGS_PREAMBLE = re.compile(
     r"(?P=i)\}\n",
     re.M,
 )
+_DEFAULT_KWARGS_TEST = re.compile(
+    r" \|\| \((\w+) != null && \1\.hasOwnProperty \(\"__kwargtrans__\"\)\)\)")
+# A call with keywords: `f (a, __kwargtrans__ ({key: value, ...}))`.
+_KWARGS_CALL = re.compile(r"(?<!function )\b__kwargtrans__ \(")
 _KWARGS_CASE = re.compile(r"case '(\w+)': var (\w+) = ")
 # `key in obj` also sees these, where the preamble's for...in does not.
 _OBJECT_PROTOTYPE_NAMES = frozenset(
@@ -69,29 +81,238 @@ RUNTIME_REWRITES = (
         "self.element = typeof document == 'undefined' ? null :"
         " document.getElementById ('__terminal__');",
     ),
+    # print() and input() go through a terminal object made at load time. The
+    # extension calls neither: marked pure, the bundler drops the object, its
+    # class and the two functions (~1.9 KB minified), and no worker start
+    # makes them. Where print is used, they stay and behave as before.
+    ("export var __terminal__ = __Terminal__ ();",
+     "export var __terminal__ = /* @__PURE__ */ __Terminal__ ();"),
+    ("export var print = __terminal__.print;",
+     "export var print = /* @__PURE__ */ (() => __terminal__.print) ();"),
+    ("export var input = __terminal__.input;",
+     "export var input = /* @__PURE__ */ (() => __terminal__.input) ();"),
 )
 
 
-def _compact_kwargs(m):
-    cases = _KWARGS_CASE.findall(m.group("cases"))
+# A truth test, written by -t around every condition: `if (__t__ (x != null))`.
+_TRUTH_CALL = re.compile(r"(?<![\w.$])__t__ \(")
+_BOOLEAN_OPS = re.compile(r"===|!==|==|!=|<=|>=|<|>")
+# `!x`, `!f (y)`, `!a.b`: a negation with nothing after its operand.
+_NEGATION = re.compile(r"\s*!+\s*[\w$.]+\s*")
+# At the top level of the tested expression, any of these means it may not be
+# a comparison (so its value may not be a boolean): the call stays.
+_NOT_ONLY_COMPARISON = re.compile(
+    r"&&|\|\||\?\?|[?:,;&|^`/]|=>|<<|>>|(?<![=!<>])=(?!=)|\b(?:in|instanceof|yield|function|async|class)\b")
+
+
+def _top_level(text, start):
+    """The text of the parenthesized argument at text[start:] with strings and
+    nested brackets blanked, and the index of its closing parenthesis; None if
+    it does not close."""
+    depth, i, kept = 0, start, []
+    while i < len(text):
+        c = text[i]
+        if c in "'\"":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            kept.append(" ")
+            i = j + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                return "".join(kept), i
+            depth -= 1
+        elif depth == 0:
+            kept.append(c)
+        i += 1
+    return None
+
+
+def drop_boolean_truth_tests(text):
+    """`__t__ (a != b)` becomes `(a != b)`: a comparison or a negation is
+    already a boolean, which __t__ returns unchanged. Only when the argument's
+    top level holds a comparison and no operator of lower precedence (&&, ?:,
+    =, commas...), or is one negated operand."""
+    out, last = [], 0
+    for m in _TRUTH_CALL.finditer(text):
+        found = _top_level(text, m.end())
+        if found is None:
+            continue
+        top, _end = found
+        if _NEGATION.fullmatch(top) or (
+                _BOOLEAN_OPS.search(top) and not _NOT_ONLY_COMPARISON.search(top)):
+            out.append(text[last:m.start()])
+            out.append(" " * len("__t__ "))   # same columns: the source maps stay right
+            last = m.start() + len("__t__ ")
+    out.append(text[last:])
+    return "".join(out)
+
+
+# A Python method the runtime puts on a JS prototype, at the top level:
+# `String.prototype.isalnum = function () {` or `__setproperty__ (String.prototype, 'format', {`.
+_PROTOTYPE_MEMBER = re.compile(
+    r"^(?:\w+\.prototype\.(?P<a>\w+) = |__setproperty__ \(\w+\.prototype, '(?P<b>\w+)')")
+# Names the JS engine or the browser call by themselves: they always stay.
+_WORD = re.compile(r"\w+")
+_HOST_CALLED = frozenset("next return throw then toString valueOf toJSON toLocaleString"
+                         " constructor length".split())
+
+
+def _prototype_spans(lines):
+    """(first line, last line, name) of each prototype member the runtime defines."""
+    spans, i = [], 0
+    while i < len(lines):
+        m = _PROTOTYPE_MEMBER.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i
+        if lines[i].count("{") != lines[i].count("}") or not lines[i].rstrip().endswith(";"):
+            j = i + 1
+            while j < len(lines) and not lines[j].startswith("}"):
+                j += 1
+        spans.append((i, j, m.group("a") or m.group("b")))
+        i = j + 1
+    return spans
+
+
+def _blank(lines, spans, unused):
+    for start, end, _name in spans:
+        if start in unused:
+            for k in range(start, end + 1):
+                lines[k] = ""
+    return "\n".join(lines)
+
+
+def drop_members_no_bundle_uses(raw_dir, bundles):
+    """Blank the runtime's prototype members that no bundle names; True if any went.
+
+    drop_unused_prototype_members reads the modules as Transcrypt wrote them,
+    where runtime functions that the bundler then drops still name members
+    (`__setitem__` names `__setslice__`). In the bundles (`bundles`: their
+    text) a member's name that appears no more often than in its own
+    definition is never called there: property names and strings survive
+    minification, so this holds for --release bundles too.
+    """
+    path = raw_dir / f"{RUNTIME_MODULE}.js"
+    if not path.is_file():
+        return False
+    lines = path.read_text(encoding="utf-8").split("\n")
+    spans = _prototype_spans(lines)
+    counts = [collections.Counter(_WORD.findall(text)) for text in bundles]
+    unused = set()
+    for start, end, name in spans:
+        if name in _HOST_CALLED:
+            continue
+        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
+        if all(c[name] <= own for c in counts):
+            unused.add(start)
+    if not unused:
+        return False
+    path.write_text(_blank(lines, spans, unused), encoding="utf-8")
+    return True
+
+
+def drop_unused_prototype_members(runtime, others):
+    """The runtime without the prototype members no code names (same lines, blank).
+
+    Transcrypt's runtime gives JS strings and arrays Python's methods
+    (`isalnum`, `rsplit`, `insert`...), each an assignment the bundler must
+    keep. One whose name appears nowhere else, neither in the other modules
+    (`others`, their text) nor in the rest of the runtime, is never called.
+    """
+    lines = runtime.split("\n")
+    spans = _prototype_spans(lines)
+    # Word counts, once: a name is used if it appears in another module, or
+    # in the runtime more often than in its own definition.
+    elsewhere = set()
+    for text in others:
+        elsewhere.update(_WORD.findall(text))
+    in_runtime = collections.Counter(_WORD.findall(runtime))
+    unused = set()
+    for start, end, name in spans:
+        if name in _HOST_CALLED or name in elsewhere:
+            continue
+        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
+        if in_runtime[name] == own:
+            unused.add(start)
+    return _blank(lines, spans, unused)
+
+
+def keyword_names(texts):
+    """Every keyword any call passes, in Transcrypt's output (`texts`); None if unknown.
+
+    Transcrypt writes `f (x, key=v)` as `f (x, __kwargtrans__ ({key: v}))`.
+    The names are read from those object literals (nested keys included: more
+    names only keep more preambles). A call that passes keywords from a
+    variable (`f (**options)`, `__mergekwargtrans__`) makes the set unknown.
+    """
+    names = set()
+    for text in texts:
+        if re.search(r"(?<!function )\b__mergekwargtrans__ \(", text):
+            return None
+        for m in _KWARGS_CALL.finditer(text):
+            literal = _balanced_braces(text, m.end())
+            if literal is None:
+                return None
+            names.update(re.findall(r"(\w+)\s*:", literal))
+    return names
+
+
+def _balanced_braces(text, start):
+    """The `{...}` object literal at text[start:] (after blanks), or None if it is not one."""
+    i = start
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i >= len(text) or text[i] != "{":
+        return None
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j + 1]
+    return None
+
+
+def _rewrite_kwargs(m, keywords):
+    """One function's -k preamble: dropped, compacted or kept (see slim_transcrypt)."""
+    cases = _KWARGS_CASE.findall(m.group("cases") or "")
+    if keywords is not None and not any(key in keywords for key, _ in cases):
+        # No call passes any of its parameters by keyword: the preamble can
+        # only ever assign nothing. Its default checks keep their `undefined`
+        # test; the keyword object they also tested for cannot arrive.
+        defaults = _DEFAULT_KWARGS_TEST.sub(")", m.group("defaults"))
+        return m.group("i") + defaults + "\n" * (m.group(0).count("\n") - defaults.count("\n"))
     if any(key in _OBJECT_PROTOTYPE_NAMES for key, _ in cases):
         return m.group(0)
     kw = f"__allkwargs{m.group('n')}__"
     sets = " ".join(f"if ('{key}' in {kw}) {{var {var} = {kw}.{key};}}" for key, var in cases)
-    line = f"{m.group('i')}var {kw} = __kwargs__ (arguments); if ({kw}) {{{sets}}}"
-    return line + "\n" * m.group(0).count("\n")  # same line count: the source maps stay right
+    line = f"{m.group('i')}{m.group('defaults')}var {kw} = __kwargs__ (arguments); if ({kw}) {{{sets}}}"
+    return line + "\n" * (m.group(0).count("\n") - line.count("\n"))  # same line count: maps stay
 
 
 def slim_transcrypt(raw_dir):
     """Shrink Transcrypt's modules for the bundler, line for line, without changing behaviour.
 
     - Each -k preamble (about 150 bytes minified, in nearly every function)
-      becomes one call to __kwargs__ plus one `in` test per parameter: the
-      same assignments, since a keyword object is a plain object and no
-      parameter is named like a member of Object.prototype (those keep the
-      original preamble).
+      goes where no call in raw_dir passes any of the function's parameters
+      by keyword (keyword_names; the extension's code passes two names in
+      all), with the keyword-object test of its default checks: it could
+      assign nothing. Where some call may, it becomes one call to __kwargs__
+      plus one `in` test per parameter: the same assignments, since a
+      keyword object is a plain object and no parameter is named like a
+      member of Object.prototype (those keep the original preamble).
+      A keyword passed from a variable (`f (**kw)`) keeps every preamble.
     - The runtime's print() terminal no longer throws (and catches) a
       ReferenceError at every start of the service worker (RUNTIME_REWRITES).
+    - The Python methods the runtime puts on JS prototypes go when no module
+      names them (drop_unused_prototype_members).
     - Class definitions (`X = __class__ (...)`) are marked /* @__PURE__ */, so
       the bundler drops the classes nothing uses (Transcrypt's runtime defines
       many). Creating a class has no side effect.
@@ -99,16 +320,21 @@ def slim_transcrypt(raw_dir):
     still apply.
     """
     (raw_dir / f"{KWARGS_MODULE}.js").write_text(KWARGS_MODULE_JS, encoding="utf-8")
-    for path in raw_dir.glob("*.js"):
-        if path.stem == KWARGS_MODULE:
-            continue
-        text = path.read_text(encoding="utf-8")
+    texts = {path: path.read_text(encoding="utf-8") for path in sorted(raw_dir.glob("*.js"))
+             if path.stem != KWARGS_MODULE}
+    keywords = keyword_names(texts.values())
+    if keywords is None:
+        log.debug("keywords passed from a variable: every -k preamble stays")
+    for path, text in texts.items():
         new = text
         if path.stem == RUNTIME_MODULE:
             for before, after in RUNTIME_REWRITES:
                 new = new.replace(before, after)
-        new = _KWARGS_PREAMBLE.sub(_compact_kwargs, new)
+            new = drop_unused_prototype_members(
+                new, [t for other, t in texts.items() if other != path])
+        new = _KWARGS_PREAMBLE.sub(lambda m: _rewrite_kwargs(m, keywords), new)
         new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
+        new = drop_boolean_truth_tests(new)
         if new != text:
             if "__kwargs__ (arguments)" in new:
                 # On the last line: imports are hoisted, and no line moves.
@@ -154,15 +380,37 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
         ([e for e in entries if e in CLASSIC_ENTRIES], "iife", COMPILE_HINT + '\n"use strict";'),
         ([e for e in entries if e not in CLASSIC_ENTRIES], "esm", COMPILE_HINT),
     )
-    running = []
+    # copy_sources made sure each is there; a bundle of other entries (tests) has none.
+    script_names = [e for e in SCRIPT_ENTRIES if (staging / "src" / f"{e}.js").is_file()]
+    scripts = [f"{rel(staging / 'src')}/{e}.js" for e in script_names]
+    # npm packages (markdown-it) resolve from the project's node_modules: the
+    # staging dir may sit outside the project (tests build into a tmp dir).
+    env = dict(os.environ, NODE_PATH=str(Path(root) / "node_modules"))
+    commands = []
     for names, fmt, banner in groups:
-        if not names:
-            continue
-        command = esbuild_command(root) + [f"{rel(raw_dir)}/{e}.js" for e in names] + common + [
-            f"--format={fmt}", f"--banner:js={banner}"]
+        if names:
+            commands.append(esbuild_command(root) + [f"{rel(raw_dir)}/{e}.js" for e in names]
+                            + common + [f"--format={fmt}", f"--banner:js={banner}"])
+    _run_all(commands + ([esbuild_command(root) + scripts + common + ["--format=iife"]]
+                         if scripts else []), staging, env)
+    # Once more, without the runtime's prototype members that no bundle named.
+    bundles = [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
+    if drop_members_no_bundle_uses(raw_dir, bundles):
+        _run_all(commands, staging, env)
+    if not release:
+        for map_path in sorted(js_dir.glob("*.js.map")):
+            _tidy_bundle_map(map_path, raw_dir)
+    return {entry: (js_dir / f"{entry}.js").stat().st_size
+            for entry in tuple(entries) + tuple(script_names)}
+
+
+def _run_all(commands, staging, env):
+    """Run the esbuild commands at once; a ToolError for the first that fails."""
+    running = []
+    for command in commands:
         log.debug("$ " + " ".join(command))
         running.append(subprocess.Popen(command, cwd=staging, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True))
+                                        stderr=subprocess.STDOUT, text=True, env=env))
     for process in running:
         output = process.communicate()[0].strip()
         if output:
@@ -172,10 +420,6 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
             detail = m.group(1).strip() if m else (output.splitlines() or ["no output"])[-1]
             raise ToolError(f"esbuild failed (exit {process.returncode}): {detail}",
                             hint="run build.py -v to see its output")
-    if not release:
-        for map_path in sorted(js_dir.glob("*.js.map")):
-            _tidy_bundle_map(map_path, raw_dir)
-    return {entry: (js_dir / f"{entry}.js").stat().st_size for entry in entries}
 
 
 def _tidy_bundle_map(map_path, raw_dir):

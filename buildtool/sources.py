@@ -3,7 +3,7 @@
 import shutil
 
 from .errors import SourceError, ValidationError
-from .layout import ENTRIES, GENERATED_MODULES, JS_DIR, SOURCE_DIR, STATIC_DIR
+from .layout import ENTRIES, GENERATED_MODULES, JS_DIR, SCRIPT_ENTRIES, SOURCE_DIR, STATIC_DIR
 
 
 def copy_sources(root, src):
@@ -31,6 +31,9 @@ def copy_sources(root, src):
     for entry in ENTRIES:
         if not (source_root / f"{entry}.py").is_file():
             raise SourceError("missing entry module", path=f"{SOURCE_DIR}/{entry}.py")
+    for entry in SCRIPT_ENTRIES:
+        if not (source_root / f"{entry}.js").is_file():
+            raise SourceError("missing script entry", path=f"{SOURCE_DIR}/{entry}.js")
     return copied
 
 

@@ -12,13 +12,14 @@ import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
 import build_config
 from core.compat import field
 from core.contract import MSG_GET_SETTINGS, SETTINGS
-from core.settings import (ENDPOINT_NAMES, MAX_MODEL_CHARS, MAX_PROMPT_CHARS, MAX_SERVERS,
-                           PROVIDER_KINDS, check_base_url, check_path, ejection_fits,
-                           is_ms_in_range, ms_bounds, resolve_settings, text_fits)
-from core.urls import host_of, host_pattern
+from core.settings import (ENDPOINT_NAMES, MAX_MODEL_CHARS, MAX_PROMPT_CHARS, PROVIDER_KINDS,
+                           check_base_url, check_path, ejection_fits, is_ms_in_range, ms_bounds,
+                           resolve_settings, text_fits)
+from core.urls import host_of
 from core.words import plural
 from glue.store import get_item, remove_item, set_item
 from ui import dom, fmt
+from ui.serverlist import check_servers_text, server_origins
 
 DEFAULTS = build_config.DEFAULTS
 ENDPOINTS = ENDPOINT_NAMES
@@ -93,34 +94,15 @@ def range_text(bounds):
             + fmt.duration_text(bounds[0]) + ' to ' + fmt.duration_text(bounds[1]) + ')')
 
 
-def check_servers_text(text):
-    """[servers, None] or [None, problem] for the one-URL-per-line text."""
-    lines = [line.strip() for line in text.split('\n')]
-    servers = []
-    number = 0
-    for line in lines:
-        number += 1
-        if len(line) == 0:
-            continue
-        url = check_base_url(line)
-        if url == None:
-            return [None, 'Line ' + str(number) + ': "' + line[:80] + '" is not an http:// or '
-                    'https:// URL (no spaces, no ?query or #fragment).']
-        if url not in servers:
-            servers.append(url)
-    if len(servers) == 0:
-        return [None, 'Enter at least one key server URL.']
-    if len(servers) > MAX_SERVERS:
-        return [None, 'At most ' + str(MAX_SERVERS) + ' servers; you entered '
-                + str(len(servers)) + '.']
-    return [servers, None]
-
-
 def read_form():
     """[settings, errors]: the settings the form describes (every field), and field_id -> problem."""
     errors = {}
     out = {}
-    servers = check_servers_text(value_of('servers'))
+    # One rule for every field: empty means its default (the grey placeholder).
+    if len(value_of('servers').strip()) == 0:
+        servers = [[u for u in DEFAULTS['servers']], None]
+    else:
+        servers = check_servers_text(value_of('servers'))
     if servers[1] != None:
         errors['servers'] = servers[1]
     else:
@@ -166,22 +148,26 @@ def read_form():
         errors['provider-kind'] = 'Choose Gemini or OpenAI-compatible.'
     else:
         provider['kind'] = kind
-    base = check_base_url(value_of('provider-baseUrl'))
+    base_text = value_of('provider-baseUrl').strip()
+    base = DEFAULTS['provider']['baseUrl'] if len(base_text) == 0 else check_base_url(base_text)
     if base == None:
         errors['provider-baseUrl'] = ('An http:// or https:// URL, such as '
                                       + DEFAULTS['provider']['baseUrl'] + '.')
     else:
         provider['baseUrl'] = base
     model = value_of('provider-model').strip()
+    if len(model) == 0:
+        model = DEFAULTS['provider']['model']
     if not text_fits('model', model):
-        errors['provider-model'] = ('Enter a model name (at most ' + str(MAX_MODEL_CHARS)
-                                    + ' characters), such as ' + DEFAULTS['provider']['model'] + '.')
+        errors['provider-model'] = ('At most ' + str(MAX_MODEL_CHARS)
+                                    + ' characters, such as ' + DEFAULTS['provider']['model'] + '.')
     else:
         provider['model'] = model
     prompt = value_of('provider-prompt').strip()
+    if len(prompt) == 0:
+        prompt = DEFAULTS['provider']['prompt']
     if not text_fits('prompt', prompt):
-        errors['provider-prompt'] = ('Enter a prompt of at most ' + str(MAX_PROMPT_CHARS)
-                                     + ' characters.')
+        errors['provider-prompt'] = ('At most ' + str(MAX_PROMPT_CHARS) + ' characters.')
     else:
         provider['prompt'] = prompt
     out['provider'] = provider
@@ -229,6 +215,50 @@ def save_message(text, level):
     dom.set_message(dom.by_id('save-message'), text, level)
 
 
+# A stored setting's path -> the element whose label names it on this page.
+WARNING_FIELDS = {'servers': 'servers', 'endpoints': 'endpoints-legend',
+                  'provider': 'provider-title', 'hedgeDelayMs': HEDGE}
+
+
+def field_label(path):
+    """The label people see for a stored setting ('keyTimeoutMs' -> 'Key request time out')."""
+    parts = path.split('.')
+    element_id = None
+    if len(parts) == 2 and parts[0] == 'endpoints':
+        element_id = 'endpoint-' + parts[1]
+    elif len(parts) == 2 and parts[0] == 'provider':
+        element_id = 'provider-' + parts[1]
+    elif path in WARNING_FIELDS:
+        element_id = WARNING_FIELDS[path]
+    elif path in MS_FIELDS:
+        element_id = path
+    if element_id == None:
+        return None
+    node = document.getElementById(element_id)
+    if node == None:
+        return None
+    label = document.querySelector('label[for="' + element_id + '"]')
+    source = label if label != None else node
+    first = source.childNodes[0]
+    text = first.textContent.strip() if first != None else ''
+    return text if len(text) > 0 else None
+
+
+def warning_text(text):
+    """'settings.keyTimeoutMs: must be ...' in the page's words: 'Key request time out: must be ...'."""
+    if not text.startswith('settings'):
+        return text
+    head = text.split(':')[0]
+    rest = text[len(head):]
+    if head == 'settings':
+        return 'Settings' + rest
+    path = head[len('settings.'):]
+    label = field_label(path)
+    if label == None:
+        return 'A setting this page does not know ("' + path[:60] + '")' + rest
+    return label + rest
+
+
 def show_warnings(warnings):
     box = dom.by_id('warnings')
     items = dom.by_id('warnings-list')
@@ -237,7 +267,7 @@ def show_warnings(warnings):
         box.hidden = True
         return None
     for text in warnings:
-        items.appendChild(dom.el('li', None, text))
+        items.appendChild(dom.el('li', None, warning_text(text)))
     box.hidden = False
     return None
 
@@ -252,6 +282,9 @@ def show_errors(errors):
         if problem != None and first == None:
             first = node
     if first != None:
+        advanced = first.closest('details')
+        if advanced != None:
+            advanced.open = True   # a field in "Advanced" with an error must be seen
         first.focus()
     return len(Object.js_keys(errors))
 
@@ -274,15 +307,7 @@ def update_human(name):
 
 def required_origins(settings):
     """Host permission patterns for every server and the provider, without repeats."""
-    origins = []
-    for url in settings['servers']:
-        pattern = host_pattern(url)
-        if pattern != None and pattern not in origins:
-            origins.append(pattern)
-    pattern = host_pattern(settings['provider']['baseUrl'])
-    if pattern != None and pattern not in origins:
-        origins.append(pattern)
-    return origins
+    return server_origins(settings['servers'], settings['provider']['baseUrl'])
 
 
 def on_submit(event):
@@ -439,9 +464,18 @@ def show_ranges():
                  + ' · at most ' + fmt.duration_text(ms_bounds(HEDGE)[1]) + '.')
 
 
+def on_before_unload(event):
+    """Leaving with unsaved changes: Chrome asks whether to leave (issue 9)."""
+    if page['dirty']:
+        event.preventDefault()
+        event.returnValue = ''
+    return None
+
+
 def main():
     chrome.storage.onChanged.addListener(on_storage_changed)
     form = dom.by_id('settings-form')
+    window.addEventListener('beforeunload', on_before_unload)
     dom.on(form, 'submit', on_submit)
     dom.on(form, 'input', on_input)
     dom.on(form, 'change', on_input)

@@ -32,11 +32,15 @@ STATUS = StoreItem(SESSION, 'status', None)              # {text, level, at}: th
 LAST_ANALYSIS = StoreItem(SESSION, 'lastAnalysis', None)  # {imageUrl, text|error, server?, at}
 POOL_HEALTH = StoreItem(SESSION, 'poolHealth', None)      # the failover ledger (core.pool)
 KEY_CACHE = StoreItem(SESSION, 'keyCache', None)          # the cached key: session only
+HISTORY = StoreItem(SESSION, 'history', [])               # the latest analyses, newest last
+CONSENTED_TABS = StoreItem(SESSION, 'consentedTabs', [])  # tabs whose screenshots may be sent
+ASKED_TABS = StoreItem(SESSION, 'consentAskedTabs', [])  # tabs asked for that consent once
 # local
 SETTINGS = StoreItem(LOCAL, 'settings', None)             # CONTRACT.md §3
 TEST_CONFIG = StoreItem(LOCAL, 'testConfig', None)        # e2e only: {offline}
 
-STORE_ITEMS = [STATUS, LAST_ANALYSIS, POOL_HEALTH, KEY_CACHE, SETTINGS, TEST_CONFIG]
+STORE_ITEMS = [STATUS, LAST_ANALYSIS, POOL_HEALTH, KEY_CACHE, HISTORY, CONSENTED_TABS,
+               ASKED_TABS, SETTINGS, TEST_CONFIG]
 
 # Message types of chrome.runtime.sendMessage({type: ...}) to the worker.
 MSG_GET_API_KEY = 'getApiKey'         # CONTRACT.md §4
@@ -46,6 +50,7 @@ MSG_ANALYZE_TAB = 'analyzeTab'        # CONTRACT.md §4
 MSG_GET_POOL_STATUS = 'getPoolStatus'  # CONTRACT.md §4
 MSG_RETRY_SERVER = 'retryServer'      # addition: the popup's "retry now" on a failed server
 MSG_GET_SETTINGS = 'getSettings'      # addition: the options page's effective settings and warnings
+MSG_CHECK_SERVERS = 'checkServers'    # addition: the popup's and set-up page's /health check
 
 MESSAGE_TYPES = [MSG_GET_API_KEY, MSG_DONATE_KEY, MSG_ANALYZE_IMAGE, MSG_ANALYZE_TAB,
-                 MSG_GET_POOL_STATUS, MSG_RETRY_SERVER, MSG_GET_SETTINGS]
+                 MSG_GET_POOL_STATUS, MSG_RETRY_SERVER, MSG_GET_SETTINGS, MSG_CHECK_SERVERS]

@@ -13,6 +13,10 @@ Changed for a fleet (benchmarks/fleet.py decides; BENCHMARKS.md "Fleet"):
 - no second round after timeouts: a server that hung for keyTimeoutMs is
   still slow 2 s later, and each key request costs it a Gemini call even
   when we give up on it; the second round stays for refusals and bad answers;
+- no failover after a time out on a server alive on /health, and no blind
+  hedge while the silent server is alive (MAX_SLOW_TIMEOUTS, _in_flight_alive):
+  a slow key route behind a live /health is a queue, and more requests only
+  lengthen it (a hanging server, silent on /health too, still fails over);
 - one "no active API keys" answer ends the run: the servers share one pool;
 - after a fetch that found no key, the pool is in an outage (core.pool):
   requests fail at once, with zero requests, until a trial is due; a trial
@@ -25,6 +29,14 @@ from core.pool import OUTAGE_DOWN, OUTAGE_EMPTY
 from core.words import plural
 
 MAX_ROUNDS = 2
+# A key request that timed out on a server whose /health answered (alive, merely
+# slow: a queue of Gemini calls) ends the run: failing over adds a request to a
+# queue that is likely long everywhere. The fleet simulation's brownout came
+# back 70-80 s after the trigger with this, 90-110 s with one failover or more.
+MAX_SLOW_TIMEOUTS = 1
+OVERLOADED_MESSAGE = ('Could not get an API key: a key server that is up gave none within the '
+                      'time out (it may be busy). Keypool asks another one next time: try again '
+                      'in a moment.')
 
 # What the loop does next (KeyRun.next_action), in tenacity's shape.
 START = 'start'        # ask action.url for a key (action.hedge: alongside a silent one)
@@ -86,6 +98,8 @@ class KeyRun:
         self.answered = {}              # url -> health latency ms, for servers that answered
         self.first_answer_ms = None     # when the first of them answered
         self.trial = None               # OUTAGE_DOWN / OUTAGE_EMPTY: this run is an outage trial
+        self.slow_timeouts = 0          # key requests that timed out on a server alive on /health
+        self.overloaded = False         # MAX_SLOW_TIMEOUTS of them: stop asking (core docstring)
 
     # -- events ------------------------------------------------------------
 
@@ -100,6 +114,10 @@ class KeyRun:
         self.in_flight = [u for u in self.in_flight if u != url]
         if outcome.kind != oc.OK and outcome.kind != oc.ABORTED:
             self.failures.append([url, outcome])
+            if outcome.kind == oc.TIMEOUT and url in self.answered:
+                self.slow_timeouts = self.slow_timeouts + 1
+                if self.slow_timeouts >= MAX_SLOW_TIMEOUTS:
+                    self.overloaded = True
         if len(self.in_flight) == 0:
             self.lanes = 1      # a failed hedge pair fails over one server at a time
 
@@ -139,7 +157,7 @@ class KeyRun:
             return self._empty_trial_action(pool, now_ms, random_fn)
         if len(self.in_flight) < self.lanes:
             url = None if self.is_past_deadline(now_ms) or self._said_pool_empty() \
-                else self.next_server(pool, wall, random_fn)
+                or self.overloaded else self.next_server(pool, wall, random_fn)
             if url != None:
                 return Action(START, url)
             if len(self.in_flight) == 0:
@@ -169,7 +187,7 @@ class KeyRun:
         server's own mark_ok / mark_failed.
         """
         if self.attempts > 0:
-            pool.used(now_ms)   # an answer at once from a known outage is not a use of the pool
+            pool.used(now_ms, ok)   # an answer at once from a known outage is not a use
         if ok:
             pool.outage = None
             return None
@@ -228,7 +246,7 @@ class KeyRun:
                 if now_ms >= evidence_at_ms:
                     return self._hedge_to_one_of(alive, now_ms, random_fn)
                 wake_ms.append(evidence_at_ms)
-        if self.hedge_credit >= 1:
+        if self.hedge_credit >= 1 and not self._in_flight_alive():
             if now_ms >= blind_at_ms:
                 return self._hedge_to(pool, wall_ms, random_fn, False)
             wake_ms.append(blind_at_ms)
@@ -244,6 +262,21 @@ class KeyRun:
                 if fastest == None or ms < fastest:
                     fastest = ms
         return fastest if fastest != None else 0
+
+    def _in_flight_alive(self):
+        """Did every in-flight server answer its /health? Then it is alive and merely slow.
+
+        No blind hedge then: a key route slow behind a live /health is a slow
+        Gemini call or a queue, most likely on every server at once, and a
+        second request only lengthens the queues (benchmarks/fleet.py: blind
+        hedges doubled the load of a brownout and kept it from recovering).
+        """
+        if self.check_started_ms == None or len(self.in_flight) == 0:
+            return False
+        for url in self.in_flight:
+            if url not in self.answered:
+                return False
+        return True
 
     def _silent_in_flight(self):
         """In-flight servers that were checked and have not answered their health check."""
@@ -299,7 +332,7 @@ class KeyRun:
         failure was a time out (hanging servers still hang 2 s later, and each
         request costs them a Gemini call), nor in an outage trial.
         """
-        if self._said_pool_empty() or self.trial != None:
+        if self._said_pool_empty() or self.trial != None or self.overloaded:
             return False
         only_timeouts = len(self.failures) > 0
         for item in self.failures:
@@ -317,6 +350,8 @@ class KeyRun:
 
     def failure_message(self, n_servers):
         """What to tell a person when no server gave a key."""
+        if self.overloaded:
+            return OVERLOADED_MESSAGE
         return no_key_message(self.failures, n_servers)
 
 

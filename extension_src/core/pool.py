@@ -41,9 +41,13 @@ OUTAGE_EMPTY = 'empty'      # the servers answered: the shared pool has no key l
 # Without this, every install that ever saw a server fail probed it at each
 # ejection end, and on its return met it all at once (benchmarks/fleet.py).
 PROBE_ACTIVE_MS = 120000
+# A server that timed out (or was outpaced) is out this many times longer than one
+# that refused: a refused port comes back with a restart; a slow one is a queue,
+# and asking it again soon adds to it (benchmarks/fleet.py, brownout).
+SLOW_EJECTION_FACTOR = 4
 PROBE_JITTER = 0.5          # a probe run is up to half a probe interval late, at random
-PROBE_CREDIT_INITIAL = 1.0  # a fresh profile may probe once
-PROBE_CREDIT_PER_FETCH = 0.1  # probes <= ~10 % of this browser's key fetches
+PROBE_CREDIT_INITIAL = 0.0  # probes are earned by good key fetches, or asked for by a person
+PROBE_CREDIT_PER_FETCH = 0.1  # probes <= ~10 % of this browser's good key fetches
 PROBE_CREDIT_MAX = 2.0
 
 
@@ -213,10 +217,16 @@ class Pool:
         index = min(len(choices) - 1, int(random_fn() * len(choices)))
         return choices[index]
 
-    def used(self, now_ms):
-        """A key fetch ended: this browser is using the pool; it earns probe credit."""
+    def used(self, now_ms, ok):
+        """A key fetch ended: this browser is using the pool; a good one earns probe credit."""
         self.last_used_ms = now_ms
-        self.probe_credit = min(PROBE_CREDIT_MAX, self.probe_credit + PROBE_CREDIT_PER_FETCH)
+        if ok:
+            self.probe_credit = min(PROBE_CREDIT_MAX, self.probe_credit + PROBE_CREDIT_PER_FETCH)
+
+    def watched(self, now_ms):
+        """A person asked about a server (Retry now): probes may follow it for a while."""
+        self.last_used_ms = now_ms
+        self.probe_credit = max(self.probe_credit, 1.0)
 
     def due_for_probe(self, now_ms):
         """The servers on probation: their ejection is over, their recovery unproven.
@@ -244,20 +254,14 @@ class Pool:
         (PROBE_ACTIVE_MS); one server per run, at random among those due and
         not already being probed (busy), so servers back from one outage are
         re-checked over several runs, not in one burst. In an outage, a probe
-        is the outage's trial (a failure moves trialAt on: probe_failed; a
-        success ends the outage). Otherwise it costs one probe credit,
+        is not probed in the background at all: the next request is its trial
+        (the fleet simulation: probes of every install in use made up half the
+        traffic a returning pool met). Each probe costs one probe credit,
         earned by key fetches (PROBE_CREDIT_PER_FETCH): probes stay a small
         share of what this browser asks of the pool.
         """
-        if not self.in_use(now_ms):
+        if not self.in_use(now_ms) or self.outage != None:
             return []
-        if self.outage != None:
-            if self.outage.kind == OUTAGE_EMPTY or now_ms < self.outage.trial_at_ms:
-                return []   # /health says nothing about keys: an empty pool's trial is a request
-            if len(busy) > 0:
-                return []   # one trial at a time
-            return [self.servers[min(len(self.servers) - 1,
-                                     int(random_fn() * len(self.servers)))]]
         if self.probe_credit < 1:
             return []
         due = [u for u in self.due_for_probe(now_ms) if u not in busy]
@@ -269,24 +273,17 @@ class Pool:
     def next_probe_at_ms(self, now_ms, interval_ms, random_fn):
         """When the probe alarm should fire next (epoch ms), or None for no alarm.
 
-        In an outage, at its next trial; otherwise at the next ejection end or,
-        while a server is on probation and a probe credit is left, after
-        interval_ms. Never sooner than interval_ms (Chrome runs alarms at most
+        At the next ejection end or, while a server is on probation, after
+        interval_ms; only with a probe credit left, never in an outage. Never sooner than interval_ms (Chrome runs alarms at most
         every 30 s anyway), plus up to half an interval of jitter, so installs
         that saw the pool return together do not probe it together. None while
         idle (PROBE_ACTIVE_MS).
         """
-        if not self.in_use(now_ms):
+        if not self.in_use(now_ms) or self.outage != None or self.probe_credit < 1:
             return None
-        if self.outage != None:
-            if self.outage.kind == OUTAGE_EMPTY:
-                return None
-            when_ms = self.outage.trial_at_ms
-        else:
-            when_ms = self.next_retry_at_ms(now_ms)
-            if when_ms == None and (len(self.due_for_probe(now_ms)) == 0
-                                    or self.probe_credit < 1):
-                return None
+        when_ms = self.next_retry_at_ms(now_ms)
+        if when_ms == None and len(self.due_for_probe(now_ms)) == 0:
+            return None
         soon_ms = now_ms + interval_ms
         when_ms = soon_ms if when_ms == None else max(when_ms, soon_ms)
         if self.last_used_ms + PROBE_ACTIVE_MS <= when_ms:
@@ -330,7 +327,9 @@ class Pool:
         if outcome.retry_after_ms != None:
             eject_ms = retry_after_ejection_ms(outcome.retry_after_ms, cap_ms)
         else:
-            eject_ms = ejection_ms(h.failures, base_ms, cap_ms, random_fn)
+            slow = outcome.kind == 'timeout' or outcome.kind == 'outpaced'
+            eject_ms = ejection_ms(h.failures, base_ms * (SLOW_EJECTION_FACTOR if slow else 1),
+                                   cap_ms, random_fn)
         h.retry_at_ms = now_ms + eject_ms
         return eject_ms
 
@@ -373,11 +372,6 @@ class Pool:
         o.trial_at_ms = now_ms + gap_ms
         return gap_ms
 
-    def probe_failed(self, now_ms, base_ms, cap_ms, random_fn):
-        """A background probe found its server still failing: in an outage, a failed trial."""
-        if self.outage != None:
-            self.outage_trial_failed(self.outage.kind, now_ms, base_ms, cap_ms, random_fn)
-
     def settle_hedge_credit(self, credit_after_run):
         """A key fetch ended with credit_after_run left: keep it, plus what the fetch earned."""
         self.hedge_credit = earn_credit(credit_after_run)
@@ -387,6 +381,19 @@ class Pool:
         h = self.health[url]
         if h.failures > 0:
             h.retry_at_ms = now_ms
+
+    def mark_still_failed(self, url, now_ms, outcome, retry_at_ms):
+        """A person's "retry now" found url still failing: out until retry_at_ms, as before.
+
+        Neither the failure count nor the time out grows: retrying must never
+        make things worse (issue 9: a retry turned 1 min into 3 min).
+        """
+        h = self.health[url]
+        h.failures = max(1, h.failures)
+        h.failed_at_ms = now_ms
+        h.kind = outcome.kind
+        h.reason = outcome.reason
+        h.retry_at_ms = retry_at_ms
 
     def reset_round(self, now_ms):
         """Every server failed: end all ejections so that one more round may try them.

@@ -10,16 +10,17 @@ page.
 from core import image as im
 from core import provider as pv
 from core import status as st
-from core.contract import LAST_ANALYSIS
+from core.contract import HISTORY, LAST_ANALYSIS
 from core.outcome import REDIRECT_ERROR
+from core.compat import is_str
 from core.redact import mask_key
 from core.urls import host_pattern, is_http_url
 from glue import log
 from glue.config import load_settings
 from glue.keyfetch import drop_cached_key, get_api_key
 from glue.net import read_capped, request
-from glue.status import note_activity, set_status
-from glue.store import set_item
+from glue.status import set_status
+from glue.store import get_item, set_item
 from pagepanel import keypoolMarkDocument, showKeypoolPanel
 
 IMAGE_TIMEOUT_MS = 15000
@@ -163,9 +164,47 @@ async def _call_provider(settings, api_key, image, image_url):
     return [pv.result_text(text, api_key), None]
 
 
-async def analyze(image_url, image):
-    """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error."""
-    settings = await load_settings()
+# The helpers below take no keyword arguments: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
+# HISTORY (core.contract): chrome.storage.session, the last HISTORY_SIZE analyses
+HISTORY_SIZE = 10
+HISTORY_URL_CHARS = 120        # "a short image address": enough to recognize it
+HISTORY_TEXT_CHARS = 4000
+MAX_QUESTION_CHARS = 1000
+
+
+def question_of(request):
+    """The person's question about the image (analyzeImage/analyzeTab `question`), or None."""
+    question = request['question']
+    if not is_str(question) or len(question.strip()) == 0:
+        return None
+    return question.strip()[:MAX_QUESTION_CHARS]
+
+
+def with_question(settings, question):
+    """settings whose provider prompt is the question (empty: the configured prompt)."""
+    if question == None:
+        return settings
+    provider = {}
+    for name in ['kind', 'baseUrl', 'model']:
+        provider[name] = settings['provider'][name]
+    provider['prompt'] = question
+    copy = {}
+    for name in Object.js_keys(settings):
+        copy[name] = settings[name]
+    copy['provider'] = provider
+    return copy
+
+
+# __pragma__ ('kwargs')
+
+
+async def analyze(image_url, image, question=None):
+    """Analyze an image (URL, or an already loaded {mime, data}); {ok, text, server} or error.
+
+    question: asked instead of the configured prompt (None: the prompt).
+    """
+    settings = with_question(await load_settings(), question)
     try:
         if image == None:
             image = await load_image(image_url, settings)
@@ -196,16 +235,38 @@ async def analyze(image_url, image):
     return await _finish_error(image_url, 'The AI provider refused the API keys it was given.')
 
 
+# __pragma__ ('nokwargs')
+async def _remember(entry):
+    """Put an analysis at the head of the session's history (no key: the text is redacted)."""
+    short = {'imageUrl': entry['imageUrl'][:HISTORY_URL_CHARS], 'at': entry['at']}
+    if entry['text'] != None:
+        short['text'] = entry['text'][:HISTORY_TEXT_CHARS]
+    else:
+        short['error'] = entry['error']
+    old = await get_item(HISTORY)
+    items = [short]
+    for item in old:
+        if len(items) < HISTORY_SIZE:
+            items.append(item)
+    await set_item(HISTORY, items)
+
+
+# __pragma__ ('kwargs')
+
+
 async def _finish_ok(image_url, text, server):
-    await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url), 'text': text,
-                                   'server': server, 'at': Date.now()})
+    entry = {'imageUrl': im.stored_image_url(image_url), 'text': text, 'server': server,
+             'at': Date.now()}
+    await set_item(LAST_ANALYSIS, entry)
+    await _remember(entry)
     await set_status(st.ANALYSIS_DONE, st.SUCCESS)
     return {'ok': True, 'text': text, 'server': server}
 
 
 async def _finish_error(image_url, message):
-    await set_item(LAST_ANALYSIS, {'imageUrl': im.stored_image_url(image_url),
-                                   'error': message, 'at': Date.now()})
+    entry = {'imageUrl': im.stored_image_url(image_url), 'error': message, 'at': Date.now()}
+    await set_item(LAST_ANALYSIS, entry)
+    await _remember(entry)
     await set_status(st.error_text(message), st.ERROR)
     return {'ok': False, 'error': message}
 
@@ -225,40 +286,20 @@ async def capture_tab(window_id):
     return _parse_data_url(data_url)
 
 
-async def analyze_tab(window_id):
+async def analyze_tab(window_id, after_capture=None, question=None):
+    """Analyze a screenshot of the visible tab; after_capture() (a coroutine function) runs
+    once the picture is taken, so that whatever it draws on the page is not in it."""
     try:
         await set_status(st.CAPTURING, st.INFO)
         image = await capture_tab(window_id)
     except AnalysisError as e:
         return await _finish_error(TAB, e.message)
-    return await analyze(TAB, image)
+    if after_capture != None:
+        await after_capture()
+    return await analyze(TAB, image, question)
 
 
-# --- the badge and the on-page panel, for triggers without a popup ---------
-
-BADGE_TEXTS = {'work': '…', 'ok': '✓', 'error': '!', '': ''}
-BADGE_COLORS = {'work': '#0969da', 'ok': '#1a7f37', 'error': '#cf222e', '': '#0969da'}
-
-
-async def set_badge(state):
-    """'work', 'ok', 'error' or '' (clear)."""
-    if state != '':
-        note_activity()
-    try:
-        await chrome.action.setBadgeBackgroundColor({'color': BADGE_COLORS[state]})
-        await chrome.action.setBadgeText({'text': BADGE_TEXTS[state]})
-    except Exception as e:
-        log.warn('badge: ' + str(e))
-
-
-async def with_badge(job):
-    """Run an analysis promise with the badge showing work, then the outcome."""
-    await set_badge('work')
-    answer = await job
-    await set_badge('ok' if answer['ok'] else 'error')
-    setTimeout(lambda: set_badge(''), 8000)
-    return answer
-
+# --- the on-page panel, for triggers without a popup --------------------------
 
 async def pin_document(tab_id):
     """{tabId, documentId} of the document a person acted on (its top frame), or None.
@@ -280,22 +321,60 @@ async def pin_document(tab_id):
     return {'tabId': tab_id, 'documentId': results[0].documentId}
 
 
-async def show_on_page(pin, answer):
-    """Put the outcome in the pinned document (the popup is closed). Best effort.
+# __pragma__ ('nokwargs')
+PANEL_SCRIPT = 'js/panel.js'
+
+
+def subject_text(image_url):
+    """What was analyzed, for the panel: 'Screenshot of this tab' or the image's short address."""
+    if image_url == TAB:
+        return 'Screenshot of this tab'
+    if image_url.startswith('data:'):
+        return 'An image embedded in the page'
+    short = im.stored_image_url(image_url)
+    return 'Image: ' + (short[:80] + '…' if len(short) > 80 else short)
+
+
+async def _draw_panel(pin, state):
+    """Draw the panel in the pinned document (js/panel.js, then its state). Best effort.
 
     Some pages forbid scripts; a document the tab no longer shows is refused
     by Chrome ("No document with id"), and then nothing is shown.
     """
     if pin == None:
         return None
-    if answer['ok']:
-        args = ['Keypool', answer['text'], 'success']
-    else:
-        args = ['Keypool could not analyze this', answer['error'], 'error']
+    target = {'tabId': pin['tabId'], 'documentIds': [pin['documentId']]}
     try:
-        await chrome.scripting.executeScript({'target': {'tabId': pin['tabId'],
-                                                         'documentIds': [pin['documentId']]},
-                                              'func': showKeypoolPanel, 'args': args})
+        await chrome.scripting.executeScript({'target': target, 'files': [PANEL_SCRIPT]})
+        await chrome.scripting.executeScript({'target': target, 'func': showKeypoolPanel,
+                                              'args': [state]})
     except Exception as e:
         log.warn('could not show the result on the page: ' + str(e.message))
     return None
+
+
+async def show_analyzing(pin, subject):
+    """The panel says "Analyzing…" the moment the shortcut or menu fires (issue 9)."""
+    await _draw_panel(pin, {'title': 'Keypool', 'subject': subject, 'text': 'Analyzing…',
+                            'level': 'info', 'markdown': False})
+
+
+async def show_consent(pin, subject, how):
+    """The first analysis in a tab with no popup open: say what would go where, and how to agree."""
+    await _draw_panel(pin, {'title': 'Send this to your AI provider?', 'subject': subject,
+                            'text': 'Keypool would send it to your AI provider for analysis, '
+                            'with an API key from your key servers. To send it, ' + how
+                            + '. What is sent where: Keypool\'s popup, "Privacy".',
+                            'level': 'info', 'markdown': False})
+
+
+async def show_on_page(pin, answer, subject):
+    """Put the outcome in the pinned document (the popup is closed)."""
+    if answer['ok']:
+        state = {'title': 'Keypool', 'subject': subject, 'text': answer['text'],
+                 'level': 'success', 'markdown': True}
+    else:
+        state = {'title': 'Keypool could not analyze this', 'subject': subject,
+                 'text': answer['error'], 'level': 'error', 'markdown': False}
+    await _draw_panel(pin, state)
+# __pragma__ ('kwargs')

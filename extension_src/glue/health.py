@@ -13,10 +13,13 @@ from core import outcome as oc
 from core.pool import FAILED
 from glue import log
 from glue.config import load_settings
-from glue.ledger import mark_failed, mark_ok, read_pool, update_pool
+from core.poolview import STALE_MS, stale_urls, with_checks
+from glue.ledger import mark_failed, mark_ok, note_checked, read_pool, update_pool
 from glue.net import request
 from glue.reach import is_blocked
 
+# Called with positional arguments only: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
 PROBE_ALARM = 'keypool-probe'
 
 _probing = {}   # url -> True while a probe is running in this worker
@@ -41,8 +44,22 @@ async def unless_blocked(outcome, url, settings):
     return outcome
 
 
-async def probe(url, settings):
-    """Health-check one server and record the result; the Outcome."""
+def mark_still_failed(settings, url, outcome, retry_at_ms):
+    """A retry found url still down: it keeps the time out it had (never a longer one)."""
+    def mutate(pool):
+        if url in pool.health:
+            pool.mark_still_failed(url, Date.now(), outcome, retry_at_ms)
+            note_checked(pool, url, Date.now())
+        return None
+    return update_pool(settings, mutate)
+
+
+async def probe(url, settings, keep_until_ms=None):
+    """Health-check one server and record the result; the Outcome (None: one is running).
+
+    keep_until_ms: the end of the time out url had before a person's retry;
+    if it is still failing, it stays out until then, no longer.
+    """
     if _probing[url] == True:
         return None
     _probing[url] = True
@@ -53,9 +70,11 @@ async def probe(url, settings):
             log.info('probe: ' + url + ' is healthy again')
         elif outcome.counts_against_server():
             log.info('probe: ' + url + ' still failing: ' + outcome.reason)
-            await mark_failed(settings, url, outcome)
-            await update_pool(settings, lambda p: p.probe_failed(
-                Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'], Math.random))
+            if keep_until_ms != None:
+                # a person's retry: the time out stays as it was, never longer
+                await mark_still_failed(settings, url, outcome, keep_until_ms)
+            else:
+                await mark_failed(settings, url, outcome)
         return outcome
     finally:
         del _probing[url]
@@ -102,20 +121,53 @@ def start_background_probes(settings):
 
 
 async def retry_server_now(url):
-    """A person asked to retry url now: probe it; the answer says how it went."""
+    """A person asked to retry url now: probe it; the answer says how it went.
+
+    Never worse than not asking: a server still down keeps the time out it had.
+    """
     settings = await load_settings()
     pool = await read_pool(settings)
     if url not in pool.health:
         return {'ok': False, 'error': 'That server is not in the pool.'}
     # A person looking at the pool is using it: probes may follow (core.pool, lazy).
+    keep_until_ms = None
     if pool.state(url, Date.now()) == FAILED:
-        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.used(Date.now()))
+        keep_until_ms = pool.health[url].retry_at_ms
+        await update_pool(settings, lambda p: p.release(url, Date.now()) or p.watched(Date.now()))
     else:
-        await update_pool(settings, lambda p: p.used(Date.now()))
-    outcome = await probe(url, settings)
+        await update_pool(settings, lambda p: p.watched(Date.now()))
+    outcome = await probe(url, settings, keep_until_ms)
     await schedule_probe_alarm(settings)
     if outcome == None:
         return {'ok': True, 'healthy': None, 'message': 'A check of this server is already running.'}
     if outcome.is_ok():
         return {'ok': True, 'healthy': True, 'message': 'The server answered: it is back in the pool.'}
     return {'ok': True, 'healthy': False, 'message': 'Still failing: ' + outcome.reason}
+
+
+async def check_servers(every):
+    """Check the servers not checked recently (every: all of them, as "Try again").
+
+    For the popup and the set-up page when they open: "available" must mean
+    "answered lately", never only "never failed" (core.poolview). Failed
+    servers are retried without lengthening their time outs. Answers once
+    every check is done: {ok, checked: [urls]}.
+    """
+    settings = await load_settings()
+    pool = await read_pool(settings)
+    now_ms = Date.now()
+    if every:
+        urls = [u for u in pool.servers]
+    else:
+        urls = stale_urls(with_checks(pool.status_rows(now_ms), pool.checked_at_ms), now_ms, STALE_MS)
+    jobs = []
+    for url in urls:
+        if pool.state(url, now_ms) == FAILED:
+            jobs.append(retry_server_now(url))
+        else:
+            jobs.append(probe(url, settings))
+    if len(jobs) > 0:
+        await Promise.all(jobs)
+    return {'ok': True, 'checked': urls}
+
+# __pragma__ ('kwargs')

@@ -4,19 +4,37 @@ Every ledger write goes through here: update_pool, and the two marks
 (mark_failed with its contract log lines, mark_ok). Updates are serialized (a promise chain): probes, hedged attempts and the
 donation flow all mark servers, and two read-modify-write cycles must not
 interleave and lose a mark.
+
+Next to core.pool's ledger, the stored object keeps `checkedAt`: {url: epoch
+ms of the server's last answer, good or bad}. core.pool's "available" only
+means "never failed"; the popup and the set-up page need to know whether a
+server was ever reached (core.poolview). It rides in the same write, so it
+costs no storage round trip.
 """
 
 from core.pool import Pool
+from core.poolview import CHECKED_AT, checked_from
 from glue import log
+from glue.badge import note_pool
 from glue.store import POOL_HEALTH_ITEM
 
+# Called with positional arguments only: no kwargs support (the worker's size budget).
+# __pragma__ ('nokwargs')
 _chain = {'tail': None}
 
 
 async def read_pool(settings):
-    """The Pool for the configured servers, as last stored."""
+    """The Pool for the configured servers, as last stored (with checked_at_ms)."""
     ledger = await POOL_HEALTH_ITEM.read()
-    return Pool(settings['servers'], ledger)
+    pool = Pool(settings['servers'], ledger)
+    pool.checked_at_ms = checked_from(ledger, pool.servers)
+    return pool
+
+
+def note_checked(pool, url, now_ms):
+    """url answered (well or not) at now_ms."""
+    if url in pool.health:
+        pool.checked_at_ms[url] = now_ms
 
 
 def update_pool(settings, mutate):
@@ -24,7 +42,10 @@ def update_pool(settings, mutate):
     async def run(ignored=None):
         pool = await read_pool(settings)
         result = mutate(pool)
-        await POOL_HEALTH_ITEM.write(pool.to_obj())
+        stored = pool.to_obj()
+        stored[CHECKED_AT] = pool.checked_at_ms
+        await POOL_HEALTH_ITEM.write(stored)
+        note_pool(pool, Date.now())
         return result
     tail = _chain['tail']
     if tail == None:
@@ -50,6 +71,7 @@ def mark_failed(settings, url, outcome):
             return 0
         eject_ms = pool.mark_failed(url, Date.now(), outcome, settings['ejectionBaseMs'],
                                     settings['failedResetMs'], Math.random)
+        note_checked(pool, url, Date.now())
         _log_failure(pool, url, outcome, eject_ms)
         return eject_ms
     return update_pool(settings, mutate)
@@ -60,5 +82,9 @@ def mark_ok(settings, url, latency_ms):
     def mutate(pool):
         if url in pool.health:
             pool.mark_ok(url, Date.now(), latency_ms)
+            note_checked(pool, url, Date.now())
         return None
     return update_pool(settings, mutate)
+
+
+# __pragma__ ('kwargs')

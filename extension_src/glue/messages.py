@@ -2,14 +2,21 @@
 
 from core import contract as ct
 from core.compat import is_object, is_str
+from core.poolview import with_checks
 from glue import log
-from glue.analyze import analyze, analyze_tab, with_badge
+from glue.analyze import analyze, analyze_tab, question_of
+from glue.badge import with_badge
+from glue.consent import active_tab_id, give_consent, has_consent
 from glue.config import load_settings, settings_report
 from glue.donate import donate_key
-from glue.health import retry_server_now
+from glue.health import check_servers, retry_server_now
 from glue.keyfetch import get_api_key
 from glue.ledger import read_pool
 from glue.store import get_item
+
+
+CONSENT_QUESTION = ('Keypool sends a picture of the visible part of this tab to your AI '
+                    'provider. Send it?')
 
 
 def is_from_this_extension(sender):
@@ -23,7 +30,8 @@ def is_from_this_extension(sender):
 async def pool_status():
     pool = await read_pool(await load_settings())
     status = await get_item(ct.STATUS)
-    return {'ok': True, 'servers': pool.status_rows(Date.now()), 'status': status}
+    rows = with_checks(pool.status_rows(Date.now()), pool.checked_at_ms)
+    return {'ok': True, 'servers': rows, 'status': status}
 
 
 async def handle(request, sender):
@@ -40,14 +48,21 @@ async def handle(request, sender):
     if kind == ct.MSG_ANALYZE_IMAGE:
         if not is_str(request['imageUrl']) or len(request['imageUrl'].strip()) == 0:
             return {'ok': False, 'error': 'Please give the address of an image.'}
-        return await with_badge(analyze(request['imageUrl'].strip(), None))
+        return await with_badge(analyze(request['imageUrl'].strip(), None, question_of(request)))
     if kind == ct.MSG_ANALYZE_TAB:
         window_id = sender.tab.windowId if sender.tab != None else None
-        return await with_badge(analyze_tab(window_id))
+        tab_id = sender.tab.id if sender.tab != None else await active_tab_id()
+        if request['consent'] == True:
+            await give_consent(tab_id)
+        elif not await has_consent(tab_id):
+            return {'ok': False, 'needsConsent': True, 'error': CONSENT_QUESTION}
+        return await with_badge(analyze_tab(window_id, None, question_of(request)))
     if kind == ct.MSG_RETRY_SERVER:
         if not is_str(request['url']):
             return {'ok': False, 'error': 'Malformed request: "url" must be a server URL.'}
         return await retry_server_now(request['url'])
+    if kind == ct.MSG_CHECK_SERVERS:
+        return await check_servers(request['all'] == True)
     if kind == ct.MSG_GET_SETTINGS:
         report = await settings_report()
         return {'ok': True, 'settings': report[0], 'warnings': report[1]}

@@ -10,7 +10,7 @@ A fresh worker runs no action yet, so on start an in-progress status or a
 from core import status as st
 from core.contract import STATUS
 from glue import log
-from glue.analyze import BADGE_TEXTS, set_badge
+from glue.badge import BADGE_TEXTS, set_badge
 from glue.status import WORKER_ID, has_activity, set_status
 from glue.store import get_item
 

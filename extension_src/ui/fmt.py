@@ -3,14 +3,15 @@
 Pure (no DOM, no clock): the caller passes now_ms. Works in CPython and in
 Transcrypt alike (no format specs, no negative indexes).
 """
-from core import urls
+from core import urls, words
 
-# The names popup.py still uses, bound to core.urls' functions (not copies).
+# The names the pages still use, bound to core.urls' functions (not copies).
 # Assigned, not re-imported: a Transcrypt module does not export what it
 # imports. Issue 9 rewrites the popup; new code imports core.urls directly.
 host_of = urls.host_of
 short_url = urls.without_scheme
 origin_pattern = urls.host_pattern
+plural = words.plural
 
 # Failure kinds of core.outcome, as a short label for the popup.
 KIND_LABELS = {
@@ -57,19 +58,22 @@ def duration_text(ms):
 
 
 def span_text(ms):
-    """A rounded span for relative times: '42 s', '3 min', '2 h', '1 d' (never below 1 s)."""
+    """A span rounded to its nearest unit: '42 s', '2 min' (for 117 s), '2 h', '1 d'; never below 1 s.
+
+    Rounded, not cut: "back in 1 min" for 117 s would be wrong by almost a minute.
+    """
     seconds = int((ms + 500) // 1000)
     if seconds < 1:
         seconds = 1
     if seconds < 60:
         return str(seconds) + ' s'
-    minutes = int(seconds // 60)
+    minutes = int((seconds + 30) // 60)
     if minutes < 60:
         return str(minutes) + ' min'
-    hours = int(minutes // 60)
+    hours = int((minutes + 30) // 60)
     if hours < 24:
         return str(hours) + ' h'
-    return str(int(hours // 24)) + ' d'
+    return str(int((hours + 12) // 24)) + ' d'
 
 
 def ago_text(at_ms, now_ms):
@@ -104,7 +108,7 @@ def failure_text(kind, reason):
     """Why a server is out, for the pool list: 'Network error: ...', 'HTTP 503 ...'."""
     text = '' if reason == None else str(reason)
     if kind == 'network' and (len(text) == 0 or text.startswith('network error')):
-        return 'Network error: refused, unreachable or reset'
+        return 'Network error'   # refused, unreachable or reset: the browser does not say
     if (kind == 'http' or kind == 'retry_after') and len(text) > 0:
         return text  # 'HTTP 503 Service Unavailable, Retry-After 120 s' says it all
     label = kind_label(kind)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from buildtool.cli import main
-from buildtool.layout import ENTRIES
+from buildtool.layout import ENTRIES, SCRIPT_ENTRIES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,4 +87,6 @@ def project(tmp_path):
     shutil.copy2(ROOT / "extension_src" / "jsfix.py", src / "jsfix.py")
     for entry in ENTRIES:
         (src / f"{entry}.py").write_text(TINY_ENTRY.format(entry=entry), encoding="utf-8")
+    for entry in SCRIPT_ENTRIES:
+        (src / f"{entry}.js").write_text(f"globalThis.__{entry} = true;\n", encoding="utf-8")
     return dest

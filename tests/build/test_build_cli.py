@@ -52,7 +52,8 @@ def test_servers_option_sets_host_permissions_and_defaults(run_build, tmp_path):
     assert result.err == ""
     assert re.fullmatch(
         r"Built \S*chrome-mv3 \(\d+ files, \d+ KB; js/background\.js \d+\.\d KB,"
-        r" js/popup\.js \d+\.\d KB, js/options\.js \d+\.\d KB\) and \S*keypool-0\.1\.0-chrome\.zip"
+        r" js/popup\.js \d+\.\d KB, js/options\.js \d+\.\d KB(, js/\w+\.js \d+\.\d KB)*\)"
+        r" and \S*keypool-0\.1\.0-chrome\.zip"
         r" in \d+\.\d s\n",
         result.out,
     ), result.out

@@ -13,7 +13,7 @@ from pathlib import Path
 import buildtool.transpile
 from buildtool.cli import main
 from buildtool.config import load_project
-from buildtool.layout import ENTRIES
+from buildtool.layout import ENTRIES, SCRIPT_ENTRIES
 from buildtool.sources import build_config_source
 from buildtool.transpile import COMPILE_HINT, TRANSCRYPT_FLAGS, transcrypt_command
 from buildtool.validate import manifest_references
@@ -123,7 +123,7 @@ def test_js_holds_one_bundle_per_entry_and_its_map(ext):
     """No module graph to load: js/ has <entry>.js and, in development, <entry>.js.map."""
     js = ext / "js"
     expected = set()
-    for entry in ENTRIES:
+    for entry in ENTRIES + SCRIPT_ENTRIES:
         expected |= {f"{entry}.js", f"{entry}.js.map"}
     assert {p.name for p in js.iterdir()} == expected
     for entry in ENTRIES:
@@ -198,7 +198,7 @@ def test_release_build_has_no_maps_or_python(release_build):
     assert (js / "background.js").is_file()
     assert not list(js.glob("*.map"))
     assert not list(js.glob("*.py"))
-    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in ENTRIES)
+    assert sorted(p.name for p in js.iterdir()) == sorted(f"{e}.js" for e in ENTRIES + SCRIPT_ENTRIES)
     for path in js.glob("*.js"):
         assert "sourceMappingURL" not in path.read_text(encoding="utf-8"), path.name
     with zipfile.ZipFile(release_build / ZIP_NAME) as zf:

@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from buildtool.bundle import bundle, slim_transcrypt
+from buildtool.bundle import (RUNTIME_MODULE, bundle, drop_boolean_truth_tests,
+                              drop_members_no_bundle_uses, drop_unused_prototype_members,
+                              keyword_names, slim_transcrypt)
 from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
@@ -41,6 +43,12 @@ def with_kwargs(first, **extra):
     return [first, sorted(extra.keys())]
 
 
+def tagged(value, extra=None):
+    # Never called with keywords: its -k preamble goes, so a last argument
+    # that happens to carry __kwargtrans__ (untrusted JSON) stays an argument.
+    return str(value) + '|' + ('none' if extra is None else str(extra['value']))
+
+
 class Box:
     def __init__(self, width, height=1, label=None):
         self.area = width * height
@@ -67,6 +75,8 @@ def lines():
         str(box.area) + ' ' + box.label,
         str(Box(2, height=4).area),
         str(box.scaled()) + ' ' + str(box.scaled(offset=1)) + ' ' + str(box.scaled(3, offset=2)),
+        tagged(1),
+        tagged(2, {'__kwargtrans__': None, 'value': 9}),
     ]
 '''
 
@@ -93,12 +103,17 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
     slim_transcrypt(raw)
     rewritten = (raw / "probe.js").read_text(encoding="utf-8")
     assert rewritten.count("__kwargs__ (arguments)") >= 6  # the functions without *args/**kw
+    # tagged() is never called with keywords: no preamble, no keyword test in its default check.
+    tagged = rewritten[rewritten.index("var tagged = "):rewritten.index("export var Box")]
+    assert "__kwargs__" not in tagged and "__kwargtrans__" not in tagged
     original = (js / "probe.js").read_text(encoding="utf-8").splitlines()
     # Line for line (the source maps stay right), plus one import at the end.
     assert len(rewritten.splitlines()) == len(original) + 1
     for before, after in zip(original, rewritten.splitlines()):
         if "return" in before or "__class__" in before:
-            assert after.replace("/* @__PURE__ */ ", "") == before
+            # Same line, but for the pure marks and the truth tests of booleans.
+            assert after.replace("/* @__PURE__ */ ", "") == before.replace(
+                "__t__ (extra === null)", "      (extra === null)")
     for release in (False, True):
         out = tmp_path / f"bundled-{release}"
         bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
@@ -118,3 +133,75 @@ def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
     slim_transcrypt(raw)
     got = (raw / "m.js").read_text(encoding="utf-8")
     assert got == "export var A =  /* @__PURE__ */ __class__ ('A', [object], {\n});\nvar b = f ();\n"
+
+
+def test_keyword_names_are_read_from_the_calls():
+    calls = ["f (1, __kwargtrans__ ({cap: 3, opts: {deep: 1}}));",
+             "export function __kwargtrans__ (anObject) {", "g (__kwargtrans__ ({end: ''}));"]
+    assert keyword_names(calls) == {"cap", "opts", "deep", "end"}
+    # Keywords from a variable (f(**kw), f(a=1, **kw)): any name, so every preamble stays.
+    assert keyword_names(calls + ["f (__kwargtrans__ (kw));"]) is None
+    assert keyword_names(["f (__mergekwargtrans__ ({a: 1}, kw));"]) is None
+
+
+@pytest.mark.parametrize("test,dropped", [
+    ("if (__t__ (a != null)) {", True),
+    ("if (__t__ (len (xs) == 0 + n)) {", True),
+    ("return __t__ (!f (x, y)) ? 1 : 2;", True),
+    ("if (__t__ (x)) {", False),                       # any value: its truth is Python's
+    ("if (__t__ (f (a == b))) {", False),               # the comparison is an argument
+    ("if (__t__ (a && b != c)) {", False),
+    ("if (__t__ (a == b ? c : d)) {", False),
+    ("if (__t__ (a & b == c)) {", False),               # & is below ==: a number
+    ("if (__t__ (!a + b)) {", False),
+    ("if (__t__ (a = b == c)) {", False),
+    ("if (__t__ ('a == b')) {", False),                 # inside a string
+    ("export function __t__ (target) {", False),
+])
+def test_truth_tests_of_booleans_go(test, dropped):
+    got = drop_boolean_truth_tests(test)
+    assert len(got) == len(test)                        # same columns
+    assert (got == test.replace("__t__ ", "      ", 1)) if dropped else (got == test)
+
+
+RUNTIME_PART = """\
+String.prototype.isalnum = function () {
+    return /^[0-9a-zA-Z]{1,}$/.test(this)
+}
+String.prototype.lower = function () {
+    return this.toLowerCase ();
+};
+Array.prototype.insert = function (index, element) {this.splice (index, 0, element);};
+__setproperty__ (String.prototype, 'format', {
+    get: function () {return 1;},
+});
+__JsIterator__.prototype.next = function () {
+    return 2;
+};
+String.prototype.__str__ = function () {return this.lower ();};
+export function str (s) {return s.__str__ ();}
+"""
+
+
+def test_prototype_members_no_code_names_go_and_lines_stay():
+    got = drop_unused_prototype_members(RUNTIME_PART, ["var a = x.insert (0, 1);"])
+    assert got.count("\n") == RUNTIME_PART.count("\n")
+    assert "isalnum" not in got and "format" not in got
+    # named elsewhere (insert), in the runtime itself (lower), or called by the engine (next)
+    assert "Array.prototype.insert" in got and "String.prototype.lower" in got
+    assert "__JsIterator__.prototype.next" in got and "String.prototype.__str__" in got
+    assert got.split("\n")[0] == "" and got.split("\n")[2] == ""
+
+
+def test_prototype_members_no_bundle_names_go(tmp_path):
+    """Named only by runtime code the bundler dropped (here `unused_helper`): it goes too."""
+    runtime = RUNTIME_PART.replace("export function str", "export function unused_helper (s) {return s.isalnum ();}\nexport function str")
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(runtime, encoding="utf-8")
+    bundle_text = ("String.prototype.isalnum=function(){return/^[0-9a-zA-Z]{1,}$/.test(this)};"
+                   "String.prototype.lower=function(){return this.toLowerCase()};"
+                   "function s(t){return t.lower()}")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is True
+    got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
+    assert got.count("\n") == runtime.count("\n")
+    assert "String.prototype.isalnum" not in got and "String.prototype.lower" in got
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is False   # nothing more to drop

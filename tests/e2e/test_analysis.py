@@ -166,6 +166,7 @@ def test_context_menu_analyzes_the_image_and_shows_a_panel_on_the_page(ext, pool
     page.goto(pool.provider.page_url)
     tab_id = ext.tab_id(pool.provider.page_url)
     assert isinstance(tab_id, int)
+    ext.set_storage("session", {"consentedTabs": [tab_id]})   # asked once per tab: test_consent.py
     ext.dispatch_context_menu(
         {"menuItemId": "analyze-image", "srcUrl": pool.provider.image_url,
          "pageUrl": pool.provider.page_url, "mediaType": "image", "editable": False},
@@ -192,7 +193,7 @@ def test_analyze_tab_without_the_grant_explains_and_takes_no_key(ext, pool):
     page = ext.ctx.new_page()
     page.goto(pool.provider.page_url)
     page.bring_to_front()
-    answer = ext.send({"type": "analyzeTab"}, timeout_ms=20_000)
+    answer = ext.send({"type": "analyzeTab", "consent": True}, timeout_ms=20_000)
     assert answer["ok"] is False, answer
     assert "could not take a picture of this tab" in answer["error"], answer
     assert "Ctrl+Shift+Y" in answer["error"]
@@ -207,7 +208,7 @@ def test_analyze_tab_sends_the_screenshot_to_the_provider(ext, pool):
     png = base64.b64encode(pool.provider.image_bytes).decode()
     ext.sw_eval("""(data) => { chrome.tabs.captureVisibleTab = async () =>
         'data:image/png;base64,' + data; }""", png)
-    answer = ext.send({"type": "analyzeTab"}, timeout_ms=20_000)
+    answer = ext.send({"type": "analyzeTab", "consent": True}, timeout_ms=20_000)
     assert answer["ok"] is True, answer
     assert answer["text"].startswith("Mock description of a image/png image"), answer
     last = ext.storage("session", "lastAnalysis")

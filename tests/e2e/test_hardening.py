@@ -231,6 +231,7 @@ def test_the_devtools_global_does_not_give_the_key_away(ext, pool):
 
 def _dispatch_image_click(ext, page, pool):
     tab_id = ext.tab_id(page.url)
+    ext.set_storage("session", {"consentedTabs": [tab_id]})   # asked once per tab: test_consent.py
     ext.dispatch_context_menu(
         {"menuItemId": "analyze-image", "srcUrl": pool.provider.image_url, "pageUrl": page.url,
          "mediaType": "image", "editable": False},
@@ -350,8 +351,9 @@ def test_a_wall_clock_jump_moves_no_deadline_or_latency(ext, pool):
 
 def test_a_clock_set_back_does_not_keep_a_server_out_longer(ext, pool):
     first, second = use_servers(ext, pool)
-    # A plain 500 (not the empty pool's "No active API keys", which ends the run: issue 10)
-    first.set_mode("message", "/gemini-key", status=500, body={"error": "Internal Server Error"})
+    # 503, not 500: the mock's 500 on the key route is the original server's
+    # "No active API keys available", which speaks for the whole shared pool
+    first.set_mode("status_503", "/gemini-key")
     pick_first(ext)
     assert ext.send({"type": "getApiKey"})["server"] == second.base
     assert first.count("/gemini-key") == 1

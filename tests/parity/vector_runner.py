@@ -5,8 +5,8 @@ Transcrypt, in node (tests/unit/test_parity.py): both must give the expected
 results. Keep it Transcrypt-safe (TRANSCRYPT.md §5).
 """
 
-from core import compat, donation, image, ejection, failover, hedge, outcome, pool, provider, redact, \
-    retry_after, settings, status, urls, words
+from core import compat, donation, image, ejection, failover, hedge, outcome, pool, poolview, provider, \
+    redact, retry_after, settings, status, urls, words
 
 
 def fixed_random(values):
@@ -248,6 +248,16 @@ def run_case(case):
         return failover.no_key_message(failures, a[1])
     if fn == 'worst_case_ms':
         return failover.worst_case_ms(a[0], a[1], a[2])
+    if fn == 'row_view':
+        return poolview.row_view(a[0], a[1], a[2])
+    if fn == 'status_line':
+        return poolview.status_line(a[0], a[1], a[2])
+    if fn == 'pool_mark':
+        return poolview.pool_mark(a[0])
+    if fn == 'stale_urls':
+        return poolview.stale_urls(poolview.with_checks(a[0], a[1]), a[2], a[3])
+    if fn == 'checked_from':
+        return poolview.checked_from(a[0], a[1])
     if fn == 'pool':
         return run_pool(case)
     if fn == 'keyrun':

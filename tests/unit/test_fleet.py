@@ -77,10 +77,10 @@ def test_sim_runs_events_in_time_order_and_ties_in_insertion_order():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 10: the quick fleet run still misses the brownout recovery, "
-                   "outage traffic (floor: fresh installs must try every server) and peak on "
-                   "return, empty-pool traffic and the one-down return; see BENCHMARKS.md "
-                   "'Fleet'. Remove this mark when every target holds.",
+@pytest.mark.xfail(reason="issue 10: the quick fleet run still misses four targets (brownout "
+                   "back in 70 s, not 60; outage traffic, whose floor is 8.8x; peak on return "
+                   "2.8x; empty pool 1.7x), each explained in BENCHMARKS.md 'Fleet'. Remove "
+                   "this mark when every target holds.",
                    strict=True)
 def test_quick_fleet_meets_every_target(capsys):
     """The --quick run (10k installs) as a gate: exit status 0 means every target holds."""

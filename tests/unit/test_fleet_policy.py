@@ -156,53 +156,94 @@ class TestProbes:
 
     def test_an_idle_browser_probes_nothing_and_sets_no_alarm(self):
         pool = self.pool_with_one_on_probation()
+        pool.probe_credit = 2
         assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
         assert pool.next_probe_at_ms(BASE_MS, 30000, first) is None
-        pool.used(0)
+        pool.used(0, True)
         late = PROBE_ACTIVE_MS + 1
         assert pool.take_probes(late, first, [], BASE_MS, CAP_MS) == []
 
-    def test_in_use_one_probe_per_run_paid_with_credit(self):
+    def test_probes_are_earned_by_good_fetches_one_per_run(self):
         pool = self.pool_with_one_on_probation()
         pool.mark_failed(SERVERS[1], 0, REFUSED, BASE_MS, CAP_MS, first)
-        pool.used(BASE_MS)
+        pool.used(BASE_MS, True)
+        assert pool.probe_credit < 1      # a fresh profile has none
+        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        for _ in range(10):
+            pool.used(BASE_MS, False)     # failed fetches earn nothing
+        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        for _ in range(10):
+            pool.used(BASE_MS, True)
         credit = pool.probe_credit
+        assert credit >= 1
         assert len(pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS)) == 1
         assert pool.probe_credit == credit - 1
-        pool.probe_credit = 0.5
-        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+
+    def test_a_person_asking_about_a_server_allows_a_probe(self):
+        pool = self.pool_with_one_on_probation()
+        pool.watched(BASE_MS)
+        assert len(pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS)) == 1
 
     def test_the_alarm_is_jittered_and_never_sooner_than_the_interval(self):
         pool = self.pool_with_one_on_probation()
-        pool.used(BASE_MS)
+        pool.watched(BASE_MS)
         early = pool.next_probe_at_ms(BASE_MS, 30000, first)
         late = pool.next_probe_at_ms(BASE_MS, 30000, last)
         assert early == BASE_MS + 30000 and BASE_MS + 44000 < late <= BASE_MS + 45000
 
-    def test_an_empty_pool_is_never_probed_by_health(self):
-        pool = Pool(SERVERS, None)
-        pool.used(0)
-        pool.enter_outage(OUTAGE_EMPTY, 0, BASE_MS, CAP_MS, first)
-        pool.outage.trial_at_ms = 0
-        assert pool.take_probes(10, first, [], BASE_MS, CAP_MS) == []
-        assert pool.next_probe_at_ms(10, 1000, first) is None
-
-    def test_an_outage_probe_is_its_trial(self):
-        pool = Pool(SERVERS, None)
-        pool.used(0)
-        pool.enter_outage(OUTAGE_DOWN, 0, BASE_MS, CAP_MS, first)
-        probe = pool.take_probes(10, first, [], BASE_MS, CAP_MS)
-        assert len(probe) == 1
-        assert pool.take_probes(10, first, probe, BASE_MS, CAP_MS) == []   # one at a time
-        pool.probe_failed(20, BASE_MS, CAP_MS, first)
-        assert pool.outage.trials == 1 and pool.outage.trial_at_ms == 20 + BASE_MS
-        assert pool.take_probes(30, first, [], BASE_MS, CAP_MS) == []
+    def test_an_outage_is_never_probed_in_the_background(self):
+        for kind in (OUTAGE_DOWN, OUTAGE_EMPTY):
+            pool = Pool(SERVERS, None)
+            pool.watched(0)
+            pool.enter_outage(kind, 0, BASE_MS, CAP_MS, first)
+            pool.outage.trial_at_ms = 0
+            assert pool.take_probes(10, first, [], BASE_MS, CAP_MS) == []
+            assert pool.next_probe_at_ms(10, 1000, first) is None
 
     def test_an_outage_is_about_the_servers_it_saw(self):
         pool = Pool(SERVERS, None)
         pool.enter_outage(OUTAGE_DOWN, 0, BASE_MS, CAP_MS, first)
         assert Pool(SERVERS, pool.to_obj()).outage is not None
         assert Pool(SERVERS + ["http://d/api"], pool.to_obj()).outage is None
+
+
+class TestSlowServers:
+    def test_a_time_out_on_a_server_alive_on_health_ends_the_run(self):
+        pool = Pool(SERVERS, None)
+        run = run_at(0, pool)
+        act = run.next_action(pool, 0, first, None)
+        run.start(act.url, 0)
+        run.saw_health(act.url, True, 5, 1000)       # the liveness check: it is alive
+        run.finish(act.url, TIMEOUT)
+        act = run.next_action(pool, KEY_TIMEOUT_MS, first, None)
+        assert act.kind == GIVE_UP and run.attempts == 1
+        assert "may be busy" in act.message
+
+    def test_a_time_out_on_a_silent_server_still_fails_over(self):
+        pool = Pool(SERVERS, None)
+        run = run_at(0, pool)
+        act = run.next_action(pool, 0, first, None)
+        run.start(act.url, 0)
+        run.saw_health(act.url, False, 5000, 5000)
+        run.finish(act.url, TIMEOUT)
+        assert run.next_action(pool, KEY_TIMEOUT_MS, first, None).kind == START
+
+    def test_no_blind_hedge_while_the_silent_server_is_alive(self):
+        pool = Pool(SERVERS, None)
+        run = run_at(0, pool)
+        act = run.next_action(pool, 0, first, None)
+        run.start(act.url, 0)
+        check = run.next_action(pool, 960, first, None)      # the liveness check at 950 ms
+        assert check.kind == "check"
+        for url in check.urls:
+            run.saw_health(url, True, 5, 965)
+        act = run.next_action(pool, 5000, first, None)        # past the 1 s blind hedge
+        assert act.kind == WAIT
+
+    def test_a_slow_server_is_out_longer_than_a_refused_one(self):
+        pool = Pool(SERVERS, None)
+        assert pool.mark_failed(SERVERS[0], 0, REFUSED, BASE_MS, CAP_MS, first) == BASE_MS
+        assert pool.mark_failed(SERVERS[1], 0, TIMEOUT, BASE_MS, CAP_MS, first) > BASE_MS
 
 
 def test_waiting_is_not_giving_up_while_a_trial_attempt_is_in_flight():
