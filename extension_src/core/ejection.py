@@ -20,14 +20,18 @@ def ejection_ms(consecutive_failures, base_ms, cap_ms, random_fn):
     the result is in [0.8 d, d], so it never exceeds cap_ms. base_ms >= cap_ms
     gives the original fixed window (jittered).
     """
-    n = max(1, consecutive_failures)
+    d = _doubled(base_ms, consecutive_failures, cap_ms)
+    return int(d * (1.0 - JITTER_FRACTION * random_fn()))
+
+
+def _doubled(base_ms, n, cap_ms):
+    """min(cap_ms, base_ms * 2 ** (n - 1)) for n >= 1, without a huge power."""
     d = base_ms
-    for _ in range(n - 1):
+    for _ in range(max(1, n) - 1):
         if d >= cap_ms:
             break
         d = d * 2
-    d = min(d, cap_ms)
-    return int(d * (1.0 - JITTER_FRACTION * random_fn()))
+    return min(d, cap_ms)
 
 
 def retry_after_ejection_ms(hint_ms, cap_ms):
@@ -41,19 +45,13 @@ def outage_trial_gap_ms(empty, failed_trials, base_ms, cap_ms, random_fn):
     d = min(cap, base_ms * 2 ** (n - 1)) with cap = min(OUTAGE_TRIAL_CAP_MS,
     cap_ms), drawn from [d / 2, d]. An empty pool (empty: True) starts at the
     cap: it refills when someone donates, not in seconds, and a donation in
-    this browser ends the outage at once (core.pool.Pool.refilled). The fleet simulation (benchmarks/fleet.py)
-    chose the cap: installs that stop asking for minutes keep failing their
+    this browser ends the outage at once (core.pool.Pool.refilled). The
+    fleet simulation (benchmarks/fleet.py) chose the cap: installs that stop asking for minutes keep failing their
     users for minutes after the pool is back; 40 s brings every active
     install back within a minute while each asks at most once per gap. The
     wide jitter spreads a fleet's trials, so a returning pool is not met by
     every install at once.
     """
     cap = min(OUTAGE_TRIAL_CAP_MS, cap_ms)
-    n = max(1, failed_trials)
-    d = cap if empty else base_ms
-    for _ in range(n - 1):
-        if d >= cap:
-            break
-        d = d * 2
-    d = min(d, cap)
+    d = _doubled(cap if empty else base_ms, failed_trials, cap)
     return int(d * (1.0 - OUTAGE_TRIAL_JITTER * random_fn()))

@@ -4,33 +4,37 @@ import pytest
 from benchmarks import fleet
 
 CLIENTS = 100
-CALL_MS = 10          # one write to the contended resource
 BASE_MS = 10
 CAP_MS = 10_000
+NET_MEAN_MS = 10      # the post's network: delay mean 10 ms, standard deviation 4 ms
+NET_SD_MS = 4
+SEEDS = range(20)
 
 
-def contend(jitter, seed=7):
+def contend(jitter, seed):
     """AWS Architecture Blog, "Exponential Backoff and Jitter" (Brooker, 2015), on fleet.Sim.
 
-    CLIENTS clients each want one write in the first 100 ms; a write succeeds only if no
-    other write overlapped it (optimistic concurrency), else the client backs
-    off (min(cap, base * 2^n), jittered as named) and tries again.
-    Returns (total calls, time until the last client is done, ms).
+    Optimistic concurrency against a remote database, as the post describes
+    it: CLIENTS clients start at once; each reads the row's version, and its
+    conditional write (one network delay later) succeeds only if nobody wrote
+    since that read; a client that lost sleeps min(cap, base * 2^n), jittered
+    as named, and tries again. Returns (calls, ms until the last client is done).
     """
     sim = fleet.Sim(seed)
     rng = sim.rng
-    busy = []                     # [start, end, ok] of writes in progress
+    row = {"version": 0}
     state = {"calls": 0, "done": 0, "last_ms": 0.0}
 
-    def attempt(client, n):
-        state["calls"] += 1
-        call = [sim.now, sim.now + CALL_MS, len(busy) == 0]   # the write in progress wins
-        busy.append(call)
-        sim.at(call[1], end, client, n, call)
+    def net_ms():
+        return abs(rng.normalvariate(NET_MEAN_MS, NET_SD_MS))
 
-    def end(client, n, call):
-        busy.remove(call)
-        if call[2]:
+    def attempt(n):
+        state["calls"] += 1
+        sim.at(sim.now + net_ms(), write, n, row["version"])
+
+    def write(n, seen):
+        if row["version"] == seen:
+            row["version"] += 1
             state["done"] += 1
             state["last_ms"] = sim.now
             return
@@ -41,30 +45,33 @@ def contend(jitter, seed=7):
             sleep = rng.uniform(0, exp)
         else:                     # equal
             sleep = exp / 2 + rng.uniform(0, exp / 2)
-        sim.at(sim.now + sleep, attempt, client, n + 1)
+        sim.at(sim.now + net_ms() + sleep, attempt, n + 1)
 
-    for c in range(CLIENTS):              # arrivals spread over the first 100 ms
-        sim.at(rng.uniform(0, 100), attempt, c, 0)
+    for _ in range(CLIENTS):
+        sim.at(0, attempt, 0)
     sim.run(10 ** 9)
     assert state["done"] == CLIENTS
     return state["calls"], state["last_ms"]
 
 
-def test_engine_exponential_without_jitter_takes_far_longer_and_more_calls():
-    """The published ordering: no jitter takes far longer than full or equal jitter."""
-    none_calls, none_ms = contend("none")
-    full_calls, full_ms = contend("full")
-    equal_calls, equal_ms = contend("equal")
-    assert none_calls > 2 * max(full_calls, equal_calls)
-    assert none_ms > 5 * max(full_ms, equal_ms)
+def totals(jitter):
+    runs = [contend(jitter, seed) for seed in SEEDS]
+    return sum(c for c, _ in runs), sum(ms for _, ms in runs)
 
 
-@pytest.mark.xfail(reason="not reproduced yet: in this contention model full and equal jitter "
-                   "make about the same number of calls (9539 vs 9330 over 10 seeds)", strict=True)
-def test_engine_full_jitter_makes_fewer_calls_than_equal_jitter():
-    full = sum(contend("full", s)[0] for s in range(10))
-    equal = sum(contend("equal", s)[0] for s in range(10))
-    assert full < equal
+def test_engine_reproduces_the_published_ordering_of_backoff_with_and_without_jitter():
+    """The post's result: exponential backoff without jitter is the clear loser, in work
+    and in time; of the jittered ones, equal jitter takes longer than full jitter.
+
+    (Its other finding, that equal jitter also does "slightly more work", is within
+    the noise of this model: 25.7k against 25.5k calls over 40 seeds.)
+    """
+    none_calls, none_ms = totals("none")
+    full_calls, full_ms = totals("full")
+    equal_calls, equal_ms = totals("equal")
+    assert none_calls > 1.2 * max(full_calls, equal_calls)
+    assert none_ms > 10 * max(full_ms, equal_ms)
+    assert full_ms < 0.9 * equal_ms
 
 
 def test_sim_runs_events_in_time_order_and_ties_in_insertion_order():
