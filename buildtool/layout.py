@@ -17,13 +17,11 @@ JS_DIR = "js"
 # A development bundle (not minified) may take DEV_BUDGET_FACTOR times as much.
 # Adding an entry (extension_src/<name>.py, shipped as js/<name>.js) is one line here.
 BUNDLE_BUDGETS_KB = {
-    # (issue 11) took the minified worker to 96 KB; the budget guards that
-    # figure until the bundle is slimmed again (see BENCHMARKS.md).
-    # 112 (was 100): main's own --release worker is 104.9 KB since the fleet
-    # policy (e5e8b4b); issue 9 adds 1.8 KB (the pool's lasting badge,
-    # checkServers, consent, history, the panel's injection), issue 13 about
-    # 2 KB (core.contract's declared keys, core.urls). Issue 12 owns this number.
-    "background": 112,
+    # Issue 12's target is 80 KB. Its slimming (buildtool.bundle.slim_transcrypt)
+    # brought the --release worker from 96.7 to 79.3 KB; issue 13's core.contract,
+    # core.urls and core.words then added 1 KB (80.4 KB). 81 guards that figure
+    # until the worker is slimmed again (issue 12 is open; see BENCHMARKS.md).
+    "background": 81,
     # The popup parses answers with markdown-it (about 100 KB minified): in the
     # popup's bundle, never in the worker's (issue 9).
     "popup": 200,

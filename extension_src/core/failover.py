@@ -26,7 +26,7 @@ Changed for a fleet (benchmarks/fleet.py decides; BENCHMARKS.md "Fleet"):
 from core import hedge
 from core import outcome as oc
 from core.pool import OUTAGE_DOWN, OUTAGE_EMPTY
-from core.words import plural
+from core.words import plural, span_text
 
 MAX_ROUNDS = 2
 # A key request that timed out on a server whose /health answered (alive, merely
@@ -355,20 +355,9 @@ class KeyRun:
         return no_key_message(self.failures, n_servers)
 
 
-def _duration_text(ms):
-    """'40 s', '3 min', '2 h': rounded to the nearest unit a person reads."""
-    s = int((max(0, ms) + 500) / 1000)
-    if s < 90:
-        return str(max(1, s)) + ' s'
-    minutes = int((s + 30) / 60)
-    if minutes < 90:
-        return str(minutes) + ' min'
-    return str(int((minutes + 30) / 60)) + ' h'
-
-
 def outage_message(outage, now_ms, n_servers):
     """A request during an outage, before its next trial: what happened and what comes next."""
-    wait = _duration_text(outage.trial_at_ms - now_ms)
+    wait = span_text(outage.trial_at_ms - now_ms)
     if outage.kind == OUTAGE_EMPTY:
         return ('Could not get an API key: the key servers are running, but the pool has no '
                 'API keys left. Donate a key in the Keypool popup to refill it; Keypool asks '
@@ -376,7 +365,7 @@ def outage_message(outage, now_ms, n_servers):
     which = 'the key server has not' if n_servers == 1 \
         else 'none of the ' + str(n_servers) + ' key servers has'
     return ('Could not get an API key: ' + which + ' given one for '
-            + _duration_text(now_ms - outage.since_ms) + '. Keypool tries again in ' + wait
+            + span_text(now_ms - outage.since_ms) + '. Keypool tries again in ' + wait
             + '. Check that the key servers are running.')
 
 

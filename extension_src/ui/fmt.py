@@ -12,6 +12,7 @@ host_of = urls.host_of
 short_url = urls.without_scheme
 origin_pattern = urls.host_pattern
 plural = words.plural
+span_text = words.span_text
 
 # Failure kinds of core.outcome, as a short label for the popup.
 KIND_LABELS = {
@@ -55,25 +56,6 @@ def duration_text(ms):
     if ms < 86400000:
         return _tenths(ms, 3600000) + ' h'
     return _tenths(ms, 86400000) + ' d'
-
-
-def span_text(ms):
-    """A span rounded to its nearest unit: '42 s', '2 min' (for 117 s), '2 h', '1 d'; never below 1 s.
-
-    Rounded, not cut: "back in 1 min" for 117 s would be wrong by almost a minute.
-    """
-    seconds = int((ms + 500) // 1000)
-    if seconds < 1:
-        seconds = 1
-    if seconds < 60:
-        return str(seconds) + ' s'
-    minutes = int((seconds + 30) // 60)
-    if minutes < 60:
-        return str(minutes) + ' min'
-    hours = int((minutes + 30) // 60)
-    if hours < 24:
-        return str(hours) + ' h'
-    return str(int((hours + 12) // 24)) + ' d'
 
 
 def ago_text(at_ms, now_ms):

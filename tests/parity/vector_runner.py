@@ -176,7 +176,7 @@ def run_case(case):
     if fn == 'counts_against_server':
         return [outcome.Outcome(k, k).counts_against_server() for k in a[0]]
     if fn == 'duration_text':
-        return failover._duration_text(a[0])
+        return words.span_text(a[0])
     if fn == 'outage_message':
         o = pool.Outage(a[0], a[1], a[2], a[3])
         return failover.outage_message(o, a[4], a[5])
