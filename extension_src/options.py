@@ -18,6 +18,7 @@ from core.settings import (ENDPOINT_NAMES, MAX_MODEL_CHARS, MAX_PROMPT_CHARS, PR
 from core.urls import host_of
 from core.words import plural
 from glue.store import get_item, remove_item, set_item
+from ui.permissions import request_origins, was_granted
 from ui import dom, fmt
 from ui.serverlist import check_servers_text, server_origins
 
@@ -324,12 +325,7 @@ def on_submit(event):
                      + ' fixing (marked in red).', 'error')
         return None
     origins = required_origins(settings)
-    # No await before this call: Chrome shows its prompt only during the click.
-    try:
-        granted = chrome.permissions.request({'origins': origins})
-    except Exception as e:
-        console.warn('[keypool] permission request failed:', str(e))
-        granted = Promise.resolve(False)
+    granted = request_origins(origins)   # no await before it (ui.permissions)
     run(finish_save(settings, origins, granted))
     return None
 
@@ -351,12 +347,7 @@ async def finish_save(settings, origins, granted):
     page['saving'] = True
     dom.set_busy(button, True, 'Saving…')
     try:
-        try:
-            allowed = await granted
-        except Exception as e:
-            console.warn('[keypool] permission request failed:', str(e))
-            allowed = False
-        if not allowed:
+        if not await was_granted(granted):
             hosts = await missing_hosts(origins)
             if len(hosts) == 0:
                 hosts = [host_of(o) for o in origins]

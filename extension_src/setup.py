@@ -10,6 +10,7 @@ from core.contract import MSG_CHECK_SERVERS, SETTINGS
 from core.poolview import (STALE_MS, VIEW_AVAILABLE, VIEW_FAILED, VIEW_PROBATION, row_view,
                            stale_urls)
 from glue.store import get_item, set_item
+from ui.permissions import request_origins, was_granted
 from ui import dom, fmt
 from ui.poolsource import PoolSource
 from ui.serverlist import check_servers_text, server_origins
@@ -103,12 +104,7 @@ def on_submit(event):
         return None
     servers = checked[0]
     origins = server_origins(servers, None)
-    # No await before this call: Chrome shows its prompt only during the click.
-    try:
-        granted = chrome.permissions.request({'origins': origins})
-    except Exception as e:
-        console.warn('[keypool] permission request failed:', str(e))
-        granted = Promise.resolve(False)
+    granted = request_origins(origins)   # no await before it (ui.permissions)
     run(save(servers, granted))
     return None
 
@@ -118,12 +114,7 @@ async def save(servers, granted):
     page['saving'] = True
     dom.set_busy(button, True, 'Saving…')
     try:
-        try:
-            allowed = await granted
-        except Exception as e:
-            console.warn('[keypool] permission request failed:', str(e))
-            allowed = False
-        if not allowed:
+        if not await was_granted(granted):
             message('Nothing was saved: Keypool needs your permission to reach these '
                     'servers. Click "Save and check" again and choose Allow.', 'error')
             dom.by_id('setup-message').focus()

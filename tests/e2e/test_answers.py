@@ -12,9 +12,10 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.pages import open_popup
+
 pytestmark = pytest.mark.e2e
 
-POPUP_SIZE = {"width": 380, "height": 600}
 GEMINI_PATH = "/v1beta/models/gemini-2.5-flash:generateContent"
 
 MARKDOWN = """Look closely.
@@ -46,14 +47,6 @@ fenced block
 <script>window.__xss=3</script>
 """
 
-
-def open_popup(ext, dark: bool = False):
-    page = ext.ctx.new_page()
-    page.set_viewport_size(POPUP_SIZE)
-    page.emulate_media(color_scheme="dark" if dark else "light")
-    page.goto(ext.url("popup.html"))
-    page.wait_for_selector("#pool li.server", timeout=10_000)
-    return page
 
 
 def provider_prompts(pool) -> list[str]:

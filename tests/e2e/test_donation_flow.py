@@ -15,6 +15,8 @@ import string
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e import pages
+
 pytestmark = pytest.mark.e2e
 
 THANKS = "✅ Thank you! API key validated and added successfully!"
@@ -32,10 +34,7 @@ def masked(key: str) -> str:
 
 
 def open_popup(ext):
-    page = ext.ctx.new_page()
-    page.set_viewport_size({"width": 380, "height": 600})
-    page.goto(ext.url("popup.html"))
-    page.wait_for_selector("#pool li.server", timeout=10_000)
+    page = pages.open_popup(ext)
     # every status text the worker writes, in order
     page.evaluate("""() => { window.__statuses = [];
         chrome.storage.onChanged.addListener((c, area) => {

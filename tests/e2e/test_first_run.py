@@ -13,22 +13,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.pages import POPUP_SIZE, open_popup
+
 from tests.extension_worker import wait_for_worker
 
 pytestmark = pytest.mark.e2e
 
-POPUP_SIZE = {"width": 380, "height": 600}
 LONG_EJECTION = {"ejectionBaseMs": 60_000, "failedResetMs": 120_000}
 GEMINI_PATH = "/v1beta/models/gemini-2.5-flash:generateContent"
 
-
-def open_popup(ext, dark: bool = False):
-    page = ext.ctx.new_page()
-    page.set_viewport_size(POPUP_SIZE)
-    page.emulate_media(color_scheme="dark" if dark else "light")
-    page.goto(ext.url("popup.html"))
-    page.wait_for_selector("#pool li.server", timeout=10_000)
-    return page
 
 
 def row(page, url: str):

@@ -12,22 +12,14 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.pages import POPUP_SIZE, open_popup
+
 pytestmark = pytest.mark.e2e
 
-POPUP_SIZE = {"width": 380, "height": 600}
 #: long ejections, so that a failed server stays failed while the test looks at it
 LONG_EJECTION = {"ejectionBaseMs": 60_000, "failedResetMs": 120_000}
 HOSTILE = '<img src=x onerror="window.__xss=1">'
 
-
-def open_popup(ext, dark: bool = False):
-    """popup.html in a new tab, sized like the real popup, once the pool is listed."""
-    page = ext.ctx.new_page()
-    page.set_viewport_size(POPUP_SIZE)
-    page.emulate_media(color_scheme="dark" if dark else "light")
-    page.goto(ext.url("popup.html"))
-    page.wait_for_selector("#pool li.server", timeout=10_000)
-    return page
 
 
 def fit_and_screenshot(ext, page, name: str):
