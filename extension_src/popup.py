@@ -8,6 +8,9 @@ checked in the background (checkServers), and their rows update as the
 answers land. A one-second tick only redraws relative times.
 """
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
+from core.contract import (HISTORY, LAST_ANALYSIS, MSG_CHECK_SERVERS, MSG_RETRY_SERVER, SESSION,
+                           STATUS)
+from glue.store import get_items
 from core.poolview import STALE_MS, stale_urls
 from ui import dom
 from ui.analysis import Analysis
@@ -54,7 +57,7 @@ class Popup:
         self.pool_list.render(rows, now_ms)
         was = self.status_line.no_server
         status = self.status
-        if status != None and status['at'] != None and status['at'] <= self.status_floor_ms:  # noqa: E711
+        if status != None and status['at'] != None and status['at'] <= self.status_floor_ms:
             status = None
         self.status_line.render(status, rows, now_ms)
         if was != self.status_line.no_server:
@@ -73,7 +76,7 @@ class Popup:
             self.pool_list.checking[url] = True
         self.render_pool()
         try:
-            answer = await dom.send({'type': 'checkServers', 'all': every})
+            answer = await dom.send({'type': MSG_CHECK_SERVERS, 'all': every})
             if not answer['ok']:
                 dom.set_message(dom.by_id('pool-message'), answer['error'], 'error')
         finally:
@@ -104,14 +107,14 @@ class Popup:
         dom.set_busy(button, True, 'Checking…')
         nodes['note'].hidden = True
         try:
-            answer = await dom.send({'type': 'retryServer', 'url': url})
+            answer = await dom.send({'type': MSG_RETRY_SERVER, 'url': url})
         finally:
             dom.set_busy(button, False)
         if answer['ok']:
             text = answer['message']
-            if answer['healthy'] == True:  # noqa: E712
+            if answer['healthy'] == True:
                 level = 'success'
-            elif answer['healthy'] == False:  # noqa: E712
+            elif answer['healthy'] == False:
                 level = 'error'
             else:
                 level = 'info'  # a check was already running
@@ -134,23 +137,23 @@ class Popup:
 
     def on_storage_changed(self, changes, area):
         self.source.on_storage_changed(changes, area)
-        if area != 'session':
+        if area != SESSION:
             return None
-        if 'status' in changes:
+        if STATUS.key in changes:
             self.status_seen = True
-            self.status = changes['status'].newValue
+            self.status = changes[STATUS.key].newValue
             self.render_status()
-        if 'lastAnalysis' in changes:
-            self.analysis.set_last(changes['lastAnalysis'].newValue)
-        if 'history' in changes:
-            self.analysis.set_history(changes['history'].newValue)
+        if LAST_ANALYSIS.key in changes:
+            self.analysis.set_last(changes[LAST_ANALYSIS.key].newValue)
+        if HISTORY.key in changes:
+            self.analysis.set_history(changes[HISTORY.key].newValue)
 
     async def load(self):
-        got = await chrome.storage.session.js_get(['status', 'lastAnalysis', 'history'])
+        got = await get_items([STATUS, LAST_ANALYSIS, HISTORY])
         if not self.status_seen:
-            self.status = got['status']
-        self.analysis.set_last(got['lastAnalysis'])
-        self.analysis.set_history(got['history'])
+            self.status = got[STATUS.key]
+        self.analysis.set_last(got[LAST_ANALYSIS.key])
+        self.analysis.set_history(got[HISTORY.key])
         await self.source.load()
         await self.check(False)
         return None
@@ -158,7 +161,7 @@ class Popup:
     def tick(self):
         if self.source.loaded:
             self.render_pool()
-        if self.analysis.last != None:  # noqa: E711
+        if self.analysis.last != None:
             self.analysis.render_last()
 
     def open_page(self, path):

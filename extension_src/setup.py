@@ -98,7 +98,7 @@ def on_submit(event):
     field = dom.by_id('servers-input')
     checked = check_servers_text(field.value)
     dom.set_field_error(field, dom.by_id('servers-error'), checked[1])
-    if checked[1] != None:  # noqa: E711
+    if checked[1] != None:
         message(None, 'info')
         field.focus()
         return None

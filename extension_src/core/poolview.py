@@ -36,7 +36,7 @@ NO_SERVER_TITLE = 'Keypool: no key server answered. Click to set up servers.'
 # __pragma__ ('nokwargs')
 
 def is_true(value):
-    return value == True  # noqa: E712  (a JS value may be undefined)
+    return value == True   # a JS value may be undefined
 
 
 def has_failed(row):
@@ -51,7 +51,7 @@ def row_view(row, now_ms, stale_ms):
     if is_true(field(row, 'probation')):
         return VIEW_PROBATION
     checked_at = field(row, 'checkedAt')
-    if checked_at == None or now_ms - checked_at > stale_ms or now_ms < checked_at:  # noqa: E711
+    if checked_at == None or now_ms - checked_at > stale_ms or now_ms < checked_at:
         return VIEW_UNCHECKED
     return VIEW_AVAILABLE
 
@@ -74,7 +74,7 @@ def with_checks(rows, checked):
     """rows, each given `checkedAt` from checked ({url: epoch ms}, or None) where known."""
     for row in rows:
         at = field(checked, row['url'])
-        if at != None:  # noqa: E711
+        if at != None:
             row['checkedAt'] = at
     return rows
 
@@ -111,7 +111,7 @@ def status_line(status, rows, now_ms):
     out = out_count(rows)
     level = field(status, 'level')
     at = field(status, 'at')
-    if level == LEVEL_INFO and at != None and 0 <= now_ms - at < IN_PROGRESS_MS:  # noqa: E711
+    if level == LEVEL_INFO and at != None and 0 <= now_ms - at < IN_PROGRESS_MS:
         return {'text': status['text'], 'level': LEVEL_INFO, 'noServer': False}
     if is_unreachable(rows):
         return {'text': NO_SERVER_TEXT, 'level': LEVEL_ERROR, 'noServer': True}

@@ -45,7 +45,7 @@ async def set_badge(state):
         await _show(BADGE_TEXTS[state], BADGE_COLORS[state], '')
         return None
     mark = _badge['pool']
-    if mark == None:  # noqa: E711
+    if mark == None:
         await _show('', BADGE_COLORS[''], '')
     else:
         await _show(mark['text'], POOL_MARK_COLOR, mark['title'])
@@ -56,7 +56,7 @@ def note_pool(pool, now_ms):
     """The ledger changed: update the lasting mark if it is different (and not covered)."""
     mark = pool_mark(pool.status_rows(now_ms))
     old = _badge['pool']
-    if old != None and old['text'] == mark['text'] and old['title'] == mark['title']:  # noqa: E711
+    if old != None and old['text'] == mark['text'] and old['title'] == mark['title']:
         return None
     _badge['pool'] = mark
     if _badge['busy'] == 0:

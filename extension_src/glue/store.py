@@ -20,6 +20,16 @@ async def get_item(item):
     return value
 
 
+async def get_items(items):
+    """Several StoreItems of one area in one read: {key: value or its fallback}."""
+    got = await _area(items[0].area).js_get([item.key for item in items])
+    values = {}
+    for item in items:
+        value = got[item.key]
+        values[item.key] = item.fallback if value == None else value
+    return values
+
+
 async def set_item(item, value):
     record = {}
     record[item.key] = value

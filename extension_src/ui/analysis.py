@@ -16,8 +16,8 @@ HEADING_BASE = 3                 # the answer's top heading is an h3, under the 
 
 
 def value_or_none(obj, key):
-    value = obj[key] if obj != None else None  # noqa: E711
-    return None if value == None else value  # noqa: E711
+    value = obj[key] if obj != None else None
+    return None if value == None else value
 
 
 def is_valid_url(raw):
@@ -39,7 +39,7 @@ def image_url_problem(raw):
         return None
     if not (lower.startswith('http://') or lower.startswith('https://')):
         return 'Use an http://, https:// or data:image address.'
-    if not is_valid_url(raw) or fmt.origin_pattern(raw) == None:  # noqa: E711
+    if not is_valid_url(raw) or fmt.origin_pattern(raw) == None:
         return 'That is not a valid address.'
     return None
 
@@ -81,7 +81,7 @@ class Analysis:
         field = dom.by_id('image-url')
         raw = field.value.strip()
         problem = image_url_problem(raw)
-        if problem != None:  # noqa: E711
+        if problem != None:
             field.setAttribute('aria-invalid', 'true')
             self.message(problem, 'error')
             field.focus()
@@ -89,7 +89,7 @@ class Analysis:
         field.removeAttribute('aria-invalid')
         pattern = fmt.origin_pattern(raw)
         granted = Promise.resolve(True)
-        if pattern != None:  # noqa: E711
+        if pattern != None:
             # No await before this line: Chrome shows its prompt only during the click.
             try:
                 granted = chrome.permissions.request({'origins': [pattern]})
@@ -160,7 +160,7 @@ class Analysis:
 
     def after(self, answer, fallback_focus):
         """Where the person is taken after an analysis: the answer, the fix, or the field."""
-        if answer['needsConsent'] == True:  # noqa: E712
+        if answer['needsConsent'] == True:
             # The first analysis of this tab: the person says yes first (once per tab).
             dom.by_id('consent').hidden = False
             dom.by_id('consent-yes').focus()
@@ -183,16 +183,16 @@ class Analysis:
     def set_last(self, last):
         self.last = last
         at = value_or_none(last, 'at')
-        if at != None and self.announced_at != None and at != self.announced_at:  # noqa: E711
+        if at != None and self.announced_at != None and at != self.announced_at:
             self.announce(last)
-        if self.announced_at == None or at != None:  # noqa: E711
-            self.announced_at = at if at != None else 0  # noqa: E711
+        if self.announced_at == None or at != None:
+            self.announced_at = at if at != None else 0
         self.render_last()
 
     def announce(self, last):
         """Say a new result once (its own live region; the answer's box is not live)."""
         error = value_or_none(last, 'error')
-        if error != None:  # noqa: E711
+        if error != None:
             text = 'Analysis failed.'
         else:
             text = 'Analysis ready: ' + str(value_or_none(last, 'text'))[:140]
@@ -201,7 +201,7 @@ class Analysis:
     def render_last(self):
         last = self.last
         section = dom.by_id('last')
-        if last == None:  # noqa: E711
+        if last == None:
             section.hidden = True
             return None
         section.hidden = False
@@ -212,7 +212,7 @@ class Analysis:
         if url == 'tab':
             thumb.hidden = True
             tab_box.hidden = False
-        elif fmt.is_thumbnail_url(url) and error == None:  # noqa: E711
+        elif fmt.is_thumbnail_url(url) and error == None:
             # Only an image Keypool loaded: a failed address may be a key server's
             # (core.image), and an <img> would fetch it again at every open.
             if thumb.getAttribute('src') != url:
@@ -223,11 +223,11 @@ class Analysis:
             thumb.hidden = True
             tab_box.hidden = True
         text_node = dom.by_id('last-text')
-        key = str(value_or_none(last, 'at')) + (error if error != None else '')  # noqa: E711
+        key = str(value_or_none(last, 'at')) + (error if error != None else '')
         parts = []
         if url == 'tab':
             parts.append('Screenshot of a tab')
-        if error != None:  # noqa: E711
+        if error != None:
             text_node.setAttribute('data-level', 'error')
             if self.page.no_server():
                 # The status line says it, with what to do: no second copy here.
@@ -243,7 +243,7 @@ class Analysis:
                 self.rendered_key = key
                 renderMarkdownInto(value_or_none(last, 'text') or '', text_node, HEADING_BASE)
             server = value_or_none(last, 'server')
-            if server != None:  # noqa: E711
+            if server != None:
                 parts.append('Key from ' + fmt.host_of(server))
             dom.by_id('copy').hidden = False
         age = fmt.ago_text(value_or_none(last, 'at'), Date.now())
@@ -268,7 +268,7 @@ class Analysis:
 
     async def on_copy(self, event):
         text = value_or_none(self.last, 'text')
-        if text == None:  # noqa: E711
+        if text == None:
             return None
         button = dom.by_id('copy')
         try:
@@ -287,7 +287,7 @@ class Analysis:
     # -- history ------------------------------------------------------------
 
     def set_history(self, history):
-        self.history = history if history != None else []  # noqa: E711
+        self.history = history if history != None else []
         self.render_history()
 
     def on_history_toggle(self, event):
@@ -313,8 +313,8 @@ class Analysis:
             label = 'Screenshot of a tab' if where == 'tab' else fmt.short_url(where)
             head = dom.el('span', 'meta', label + ' · ' + fmt.ago_text(value_or_none(entry, 'at'), now_ms))
             body = dom.el('span', 'history-text',
-                          ('Failed: ' + error) if error != None else value_or_none(entry, 'text'))  # noqa: E711
-            if error != None:  # noqa: E711
+                          ('Failed: ' + error) if error != None else value_or_none(entry, 'text'))
+            if error != None:
                 body.setAttribute('data-level', 'error')
             li.append(head, body)
             list_node.appendChild(li)

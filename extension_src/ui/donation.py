@@ -38,9 +38,9 @@ class Donation:
         donor_checked = check_donor_input(donor_field.value)
         dom.set_field_error(key_field, dom.by_id('donate-key-error'), key_checked[1])
         dom.set_field_error(donor_field, dom.by_id('donor-error'), donor_checked[1])
-        if key_checked[1] != None or donor_checked[1] != None:  # noqa: E711
+        if key_checked[1] != None or donor_checked[1] != None:
             self.message(None, 'info')
-            (key_field if key_checked[1] != None else donor_field).focus()  # noqa: E711
+            (key_field if key_checked[1] != None else donor_field).focus()
             return None
         self.page.run(self.donate(key_checked[0], donor_checked[0]))
         return None
@@ -65,7 +65,7 @@ class Donation:
             dom.by_id('donate-form').reset()
             self.set_key_visible(False)
             where = fmt.host_of(answer['server'])
-            if answer['alreadyInPool'] == True:  # noqa: E712
+            if answer['alreadyInPool'] == True:
                 self.message(answer['message'], 'success')
             else:
                 self.message('Thank you! Your key was added to the pool'
@@ -75,7 +75,7 @@ class Donation:
         else:
             # The key stays in the field, so that the person can fix it or try again.
             error = redact(answer['error'], key)
-            if answer['invalidInput'] == True:  # noqa: E712
+            if answer['invalidInput'] == True:
                 dom.set_field_error(key_field, dom.by_id('donate-key-error'), error)
             self.message(error, 'error')
             key_field.focus()

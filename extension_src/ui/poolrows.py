@@ -51,7 +51,7 @@ class PoolList:
 
     def update_row(self, nodes, row, now_ms):
         view = row_view(row, now_ms, STALE_MS)
-        checking = self.checking[row['url']] == True  # noqa: E712
+        checking = self.checking[row['url']] == True
         nodes['li'].setAttribute('data-state', view)
         if view == VIEW_FAILED:
             parts = ['Failed ' + fmt.ago_text(row['failedAt'], now_ms)]
@@ -81,7 +81,7 @@ class PoolList:
             nodes = self.nodes[url] if url in self.nodes else self.make_row(url)
             self.update_row(nodes, row, now_ms)
             here = list_node.children[index]
-            if here == None:  # noqa: E711
+            if here == None:
                 list_node.appendChild(nodes['li'])
             elif here is not nodes['li']:
                 list_node.insertBefore(nodes['li'], here)

@@ -14,7 +14,7 @@ def check_servers_text(text):
         if len(line) == 0:
             continue
         url = check_base_url(line)
-        if url == None:  # noqa: E711
+        if url == None:
             return [None, 'Line ' + str(number) + ': "' + line[:80] + '" is not an http:// or '
                     'https:// URL (no spaces, no ?query or #fragment).']
         if url not in servers:
@@ -32,9 +32,9 @@ def server_origins(servers, provider_base_url):
     origins = []
     for url in servers:
         pattern = fmt.origin_pattern(url)
-        if pattern != None and pattern not in origins:  # noqa: E711
+        if pattern != None and pattern not in origins:
             origins.append(pattern)
     pattern = fmt.origin_pattern(provider_base_url)
-    if pattern != None and pattern not in origins:  # noqa: E711
+    if pattern != None and pattern not in origins:
         origins.append(pattern)
     return origins

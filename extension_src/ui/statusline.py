@@ -28,7 +28,7 @@ class StatusLine:
             # Written only when it changes: a live region announces every write.
             self.shown_text = line['text']
             dom.set_text(dom.by_id('status-text'), line['text'])
-        at = status['at'] if status != None and not line['noServer'] else None  # noqa: E711
+        at = status['at'] if status != None and not line['noServer'] else None
         dom.set_text(dom.by_id('status-age'), fmt.ago_text(at, now_ms))
         self.no_server = line['noServer']
         dom.by_id('no-server').hidden = not self.no_server
