@@ -46,11 +46,11 @@ def outage_trial_gap_ms(empty, failed_trials, base_ms, cap_ms, random_fn):
     cap_ms), drawn from [d / 2, d]. An empty pool (empty: True) starts at the
     cap: it refills when someone donates, not in seconds, and a donation in
     this browser ends the outage at once (core.pool.Pool.refilled). The
-    fleet simulation (benchmarks/fleet.py) chose the cap: installs that stop asking for minutes keep failing their
-    users for minutes after the pool is back; 40 s brings every active
-    install back within a minute while each asks at most once per gap. The
-    wide jitter spreads a fleet's trials, so a returning pool is not met by
-    every install at once.
+    fleet simulation (benchmarks/fleet.py) chose the cap: installs that stop
+    asking for minutes keep failing their users for minutes after the pool
+    is back; 40 s brings every active install back within a minute while
+    each asks at most once per gap. The wide jitter spreads a fleet's
+    trials, so a returning pool is not met by every install at once.
     """
     cap = min(OUTAGE_TRIAL_CAP_MS, cap_ms)
     d = _doubled(cap if empty else base_ms, failed_trials, cap)

@@ -181,15 +181,14 @@ class KeyRun:
         return choices[min(len(choices) - 1, int(random_fn() * len(choices)))]
 
     def settle(self, pool, ok, now_ms, base_ms, cap_ms, random_fn):
-        """The run is over: the pool is in use; enter, extend or end its outage.
+        """The run is over: the pool is in use; enter or extend its outage.
 
-        now_ms: wall clock. The glue calls it inside one ledger update, after the
-        server's own mark_ok / mark_failed.
+        now_ms: wall clock. The glue calls it inside a ledger update, after the
+        server's own mark_ok (which ends an outage) or mark_failed.
         """
         if self.attempts > 0:
             pool.used(now_ms, ok)   # an answer at once from a known outage is not a use
         if ok:
-            pool.outage = None
             return None
         kind = self.pool_wide_failure(pool.servers)
         if self.trial != None:

@@ -18,9 +18,9 @@ CONTRACT.md §4 reports probation as "available" (it is back in the pool) with
 Besides the servers, the ledger may hold an outage: the last key fetch found
 no server that could give a key (every one failed, or the shared pool was
 empty). While it lasts, a request does not walk the whole pool again: it
-fails at once until the outage's next trial is due, and a trial asks every
-server's cheap /health first (core.failover). Background probes stop: the
-next person's request is the probe. This is what keeps a fleet of installs
+fails at once until the outage's next trial is due, and a trial is one round
+over every server, ejected or not (core.failover). Background probes stop:
+the next person's request is the probe. This is what keeps a fleet of installs
 from multiplying its traffic while the pool is down, and from meeting the
 pool in lockstep when it returns (benchmarks/fleet.py, BENCHMARKS.md "Fleet").
 """
@@ -33,6 +33,8 @@ AVAILABLE = 'available'
 PROBATION = 'probation'
 FAILED = 'failed'
 POOL_EMPTY = 'pool_empty'   # core.outcome.POOL_EMPTY (pool stays free of outcome imports)
+TIMEOUT = 'timeout'         # core.outcome.TIMEOUT
+OUTPACED = 'outpaced'       # core.outcome.OUTPACED
 OUTAGE_DOWN = 'down'        # no server gave a key: each failed (refused, timed out, errors)
 OUTAGE_EMPTY = 'empty'      # the servers answered: the shared pool has no key left
 # Background probes are lazy: only while this browser is using the pool (a key
@@ -111,8 +113,9 @@ def _same_servers(stored, servers):
     return True
 
 
-def _outage_from_obj(obj):
-    if not is_object(obj):
+def _outage_from_obj(obj, servers):
+    """The stored outage, or None when absent, malformed or about other servers."""
+    if not is_object(obj) or not _same_servers(field(obj, 'servers'), servers):
         return None
     kind = field(obj, 'kind')
     since = field(obj, 'since')
@@ -159,10 +162,9 @@ class Pool:
         self.latencies_ms = [x for x in latencies if is_number(x)] if is_list(latencies) else []
         credit = field(ledger, 'hedgeCredit') if is_object(ledger) else None
         self.hedge_credit = credit if is_number(credit) else HEDGE_CREDIT_INITIAL
-        self.outage = _outage_from_obj(field(ledger, 'outage')) if is_object(ledger) else None
-        if self.outage != None and not _same_servers(field(field(ledger, 'outage'), 'servers'),
-                                                     self.servers):
-            self.outage = None      # it was about other servers: the settings changed since
+        # An outage about other servers is dropped: the settings changed since.
+        self.outage = _outage_from_obj(field(ledger, 'outage'), self.servers) \
+            if is_object(ledger) else None
         last_used = field(ledger, 'lastUsed') if is_object(ledger) else None
         self.last_used_ms = last_used if is_number(last_used) else None
         probe_credit = field(ledger, 'probeCredit') if is_object(ledger) else None
@@ -253,10 +255,10 @@ class Pool:
         Probes are lazy and budgeted: nothing while this browser is idle
         (PROBE_ACTIVE_MS); one server per run, at random among those due and
         not already being probed (busy), so servers back from one outage are
-        re-checked over several runs, not in one burst. In an outage, a probe
-        is not probed in the background at all: the next request is its trial
-        (the fleet simulation: probes of every install in use made up half the
-        traffic a returning pool met). Each probe costs one probe credit,
+        re-checked over several runs, not in one burst. Nothing in an outage:
+        the next request is its trial (the fleet simulation: probes of every
+        install in use made up half the traffic a returning pool met). Each
+        probe costs one probe credit,
         earned by key fetches (PROBE_CREDIT_PER_FETCH): probes stay a small
         share of what this browser asks of the pool.
         """
@@ -274,10 +276,11 @@ class Pool:
         """When the probe alarm should fire next (epoch ms), or None for no alarm.
 
         At the next ejection end or, while a server is on probation, after
-        interval_ms; only with a probe credit left, never in an outage. Never sooner than interval_ms (Chrome runs alarms at most
-        every 30 s anyway), plus up to half an interval of jitter, so installs
-        that saw the pool return together do not probe it together. None while
-        idle (PROBE_ACTIVE_MS).
+        interval_ms; only with a probe credit left, never in an outage. Never
+        sooner than interval_ms (Chrome runs alarms at most every 30 s anyway),
+        plus up to half an interval of jitter, so installs that saw the pool
+        return together do not probe it together. None while idle
+        (PROBE_ACTIVE_MS).
         """
         if not self.in_use(now_ms) or self.outage != None or self.probe_credit < 1:
             return None
@@ -327,7 +330,7 @@ class Pool:
         if outcome.retry_after_ms != None:
             eject_ms = retry_after_ejection_ms(outcome.retry_after_ms, cap_ms)
         else:
-            slow = outcome.kind == 'timeout' or outcome.kind == 'outpaced'
+            slow = outcome.kind == TIMEOUT or outcome.kind == OUTPACED
             eject_ms = ejection_ms(h.failures, base_ms * (SLOW_EJECTION_FACTOR if slow else 1),
                                    cap_ms, random_fn)
         h.retry_at_ms = now_ms + eject_ms
@@ -346,15 +349,12 @@ class Pool:
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
 
     def enter_outage(self, kind, now_ms, base_ms, cap_ms, random_fn):
-        """The key fetch that just ended found no server to give a key.
+        """The key fetch that just ended, outside an outage, found no server to give a key.
 
         When every server failed, the next request may try at once (a person
         who just started a server is not kept waiting); an empty pool waits
         for its first trial. core.ejection.outage_trial_gap_ms spaces the later ones.
         """
-        if self.outage != None:
-            self.outage.kind = kind
-            return None
         first_ms = now_ms
         if kind == OUTAGE_EMPTY:
             first_ms = now_ms + outage_trial_gap_ms(True, 1, base_ms, cap_ms, random_fn)

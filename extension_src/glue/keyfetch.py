@@ -14,7 +14,7 @@ from glue import log
 from glue.config import is_offline, settings_from
 from glue.health import check_health, probe, schedule_probe_alarm, start_background_probes, \
     unless_blocked
-from glue.ledger import mark_failed, mark_ok, read_pool, update_pool
+from glue.ledger import mark_failed, read_pool, record_ok, update_pool
 from glue.net import monotonic_ms, request, sleep, timer
 from glue.status import set_status
 from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
@@ -260,9 +260,12 @@ async def _liveness_check(url, settings):
     return {'check': url, 'answered': answered, 'latencyMs': Math.round(monotonic_ms() - started_ms)}
 
 
-def _settle(settings, run, ok):
-    """The run's end in the ledger: hedge credit, use, the pool's outage (core.failover)."""
+def _settle(settings, run, ok, winner=None):
+    """The run's end in the ledger, in one write: the winner's good answer (if any), hedge
+    credit, use, the pool's outage (core.failover)."""
     def mutate(pool):
+        if winner != None:
+            record_ok(pool, winner['url'], Date.now(), winner['latencyMs'])
         pool.settle_hedge_credit(run.hedge_credit)
         run.settle(pool, ok, Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'],
                    Math.random)
@@ -276,9 +279,8 @@ def _after_success_task(settings, run, pool, done, losers, probes_waiting):
         log.contract_line('✅ Success with server: ' + done['url'])
         log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
                  + str(Math.round(monotonic_ms() - run.started_ms)) + ' ms')
-        _in_background(mark_ok(settings, done['url'], done['latencyMs']))
         # Ledger updates run one at a time, in order: the probes below see this use.
-        _in_background(_settle(settings, run, True))
+        _in_background(_settle(settings, run, True, done))
         if probes_waiting:
             start_background_probes(settings)
         _in_background(_outpace(settings, losers, done))

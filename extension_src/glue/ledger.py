@@ -77,12 +77,17 @@ def mark_failed(settings, url, outcome):
     return update_pool(settings, mutate)
 
 
+def record_ok(pool, url, now_ms, latency_ms):
+    """In a ledger update: url answered well (latency_ms: None for a health check)."""
+    if url in pool.health:
+        pool.mark_ok(url, now_ms, latency_ms)
+        note_checked(pool, url, now_ms)
+
+
 def mark_ok(settings, url, latency_ms):
     """Record a good answer from url (latency_ms: None for a health check) in the ledger."""
     def mutate(pool):
-        if url in pool.health:
-            pool.mark_ok(url, Date.now(), latency_ms)
-            note_checked(pool, url, Date.now())
+        record_ok(pool, url, Date.now(), latency_ms)
         return None
     return update_pool(settings, mutate)
 

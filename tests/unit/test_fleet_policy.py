@@ -252,3 +252,9 @@ def test_waiting_is_not_giving_up_while_a_trial_attempt_is_in_flight():
     act = run.next_action(pool, 10, first, 0)
     run.start(act.url, 10)
     assert run.next_action(pool, 11, first, 0).kind == WAIT
+
+
+def test_the_pool_spells_the_outcome_kinds_it_reads_as_core_outcome_does():
+    """core.pool keeps free of outcome imports, so it spells these kinds itself."""
+    from core import pool as pl
+    assert (pl.TIMEOUT, pl.OUTPACED, pl.POOL_EMPTY) == (oc.TIMEOUT, oc.OUTPACED, oc.POOL_EMPTY)
