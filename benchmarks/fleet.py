@@ -459,9 +459,8 @@ class KeypoolInstall(Install):
             self.schedule_probe_alarm()
 
     def probe_due(self) -> None:
-        s = self.fleet.settings
         due = self.pool.take_probes(self.fleet.sim.now, self.fleet.sim.rng.random,
-                                    list(self.probing), s["ejectionBaseMs"], s["failedResetMs"])
+                                    list(self.probing))
         for url in due:
             self.probe(url)
         if not due and not self.probing:

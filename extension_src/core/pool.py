@@ -249,7 +249,7 @@ class Pool:
             return False
         return now_ms - self.last_used_ms < PROBE_ACTIVE_MS
 
-    def take_probes(self, now_ms, random_fn, busy, base_ms, cap_ms):
+    def take_probes(self, now_ms, random_fn, busy):
         """The servers a background probe run should check now (at most one); pays for it.
 
         Probes are lazy and budgeted: nothing while this browser is idle

@@ -86,8 +86,7 @@ async def probe_due(settings):
     busy = [u for u in settings['servers'] if _probing[u] == True]
 
     def take(pool):
-        return pool.take_probes(Date.now(), Math.random, busy, settings['ejectionBaseMs'],
-                                settings['failedResetMs'])
+        return pool.take_probes(Date.now(), Math.random, busy)
     due = await update_pool(settings, take)
     if len(due) > 0:
         await Promise.all([probe(u, settings) for u in due])
@@ -97,8 +96,8 @@ async def probe_due(settings):
 async def schedule_probe_alarm(settings):
     """One alarm when the pool says (core.pool.Pool.next_probe_at_ms), or none.
 
-    Probes are lazy: none while this browser is idle, and in an outage they
-    keep to its trial times. Chrome clamps alarms to 30 s for packed extensions.
+    Probes are lazy: none while this browser is idle, none in an outage (its
+    next request is the trial). Chrome clamps alarms to 30 s for packed extensions.
     """
     pool = await read_pool(settings)
     now_ms = Date.now()

@@ -157,32 +157,32 @@ class TestProbes:
     def test_an_idle_browser_probes_nothing_and_sets_no_alarm(self):
         pool = self.pool_with_one_on_probation()
         pool.probe_credit = 2
-        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        assert pool.take_probes(BASE_MS, first, []) == []
         assert pool.next_probe_at_ms(BASE_MS, 30000, first) is None
         pool.used(0, True)
         late = PROBE_ACTIVE_MS + 1
-        assert pool.take_probes(late, first, [], BASE_MS, CAP_MS) == []
+        assert pool.take_probes(late, first, []) == []
 
     def test_probes_are_earned_by_good_fetches_one_per_run(self):
         pool = self.pool_with_one_on_probation()
         pool.mark_failed(SERVERS[1], 0, REFUSED, BASE_MS, CAP_MS, first)
         pool.used(BASE_MS, True)
         assert pool.probe_credit < 1      # a fresh profile has none
-        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        assert pool.take_probes(BASE_MS, first, []) == []
         for _ in range(10):
             pool.used(BASE_MS, False)     # failed fetches earn nothing
-        assert pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS) == []
+        assert pool.take_probes(BASE_MS, first, []) == []
         for _ in range(10):
             pool.used(BASE_MS, True)
         credit = pool.probe_credit
         assert credit >= 1
-        assert len(pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS)) == 1
+        assert len(pool.take_probes(BASE_MS, first, [])) == 1
         assert pool.probe_credit == credit - 1
 
     def test_a_person_asking_about_a_server_allows_a_probe(self):
         pool = self.pool_with_one_on_probation()
         pool.watched(BASE_MS)
-        assert len(pool.take_probes(BASE_MS, first, [], BASE_MS, CAP_MS)) == 1
+        assert len(pool.take_probes(BASE_MS, first, [])) == 1
 
     def test_the_alarm_is_jittered_and_never_sooner_than_the_interval(self):
         pool = self.pool_with_one_on_probation()
@@ -197,7 +197,7 @@ class TestProbes:
             pool.watched(0)
             pool.enter_outage(kind, 0, BASE_MS, CAP_MS, first)
             pool.outage.trial_at_ms = 0
-            assert pool.take_probes(10, first, [], BASE_MS, CAP_MS) == []
+            assert pool.take_probes(10, first, []) == []
             assert pool.next_probe_at_ms(10, 1000, first) is None
 
     def test_an_outage_is_about_the_servers_it_saw(self):
