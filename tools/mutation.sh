@@ -22,14 +22,17 @@ mkdir -p "$STAGE/src" "$STAGE/tests/parity"
 cp -r "$ROOT/extension_src/core" "$STAGE/src/core"
 cp -r "$ROOT/tests/unit" "$ROOT/tests/vectors" "$STAGE/tests/"
 cp "$ROOT/tests/parity/vector_runner.py" "$STAGE/tests/parity/"
+# ui.fmt's texts are tested beside core.poolview's rows; it is not mutated.
+rm -rf "$STAGE/lib" && mkdir -p "$STAGE/lib" && cp -r "$ROOT/extension_src/ui" "$STAGE/lib/ui"
 find "$STAGE" -name __pycache__ -prune -exec rm -rf {} +
 cat > "$STAGE/pyproject.toml" <<'TOML'
 [tool.pytest.ini_options]
-pythonpath = ["tests/parity"]
+pythonpath = ["tests/parity", "lib"]
 addopts = "-p no:cacheprovider -p no:asyncio"
 
 [tool.mutmut]
 source_paths = ["src/core"]
+also_copy = ["lib"]
 # The parity run (node), the fleet simulation and the collect-only marker
 # test need more than the core; the contract test reads extension_src.
 pytest_add_cli_args_test_selection = [
