@@ -137,6 +137,9 @@ class Metrics:
         self.good = [0] * n       # of those, the ones that got a key within GOOD_MS, by start
         self.keys = [0] * n       # keys obtained from the pool, by arrival
         self.sent = [0] * n       # key requests sent by clients (attempts), by sending time
+        # fetches started by installs that had not fetched since the trigger (or since their
+        # browser restarted, which forgets it): they know nothing of it, whatever the policy
+        self.first_fetches = [0] * n
         self.wait_ms: list[list[float]] = [[] for _ in range(n)]  # time to key of good needs
         self.flips = 0            # probe said healthy, then that server's key route failed
         self.worker_stops = 0
@@ -289,6 +292,7 @@ class Install:
         self.waiters: list = []         # start times of the actions waiting for the fetch
         self.fetching = False
         self.last_active_ms = -1e18
+        self.fetched_since_restart_ms = None   # the latest fetch start since the browser started
 
     def touch(self) -> None:
         now = self.fleet.sim.now
@@ -302,6 +306,7 @@ class Install:
 
     def browser_restarted(self) -> None:
         self.cache_ms = None
+        self.fetched_since_restart_ms = None
 
     def action(self) -> None:
         fleet = self.fleet
@@ -316,6 +321,10 @@ class Install:
         if not self.fetching:
             self.fetching = True
             self.fetch_started_ms = now
+            known = self.fetched_since_restart_ms
+            if fleet.trigger_ms is not None and (known is None or known < fleet.trigger_ms):
+                m.first_fetches[int(now // BIN_MS)] += 1
+            self.fetched_since_restart_ms = now
             self.start_fetch()
 
     def fetch_done(self, ok: bool) -> None:
@@ -631,6 +640,7 @@ class Fleet:
         self.installs: dict[int, Install] = {}
         self.cls = KeypoolInstall if algorithm == "keypool" else OriginalInstall
         self.duration_ms = duration_ms
+        self.trigger_ms = None          # when the scenario's trigger began (first_fetches)
         self.key_ok = oc.key_outcome(200, True, KEY_BODY, None, 0)
         self.refused = oc.error_outcome("TypeError", 0)
         self._timeouts: dict = {}
@@ -679,10 +689,15 @@ class Fleet:
         if rng.random() < 1 - 1 / ACTIONS_PER_SESSION:
             self.sim.at(self.sim.now + rng.expovariate(1 / ACTION_GAP_MS), self._act, inst)
 
+    def _apply(self, fn, is_trigger: bool) -> None:
+        if is_trigger:
+            self.trigger_ms = self.sim.now
+        fn(self)
+
     def run(self, events: list) -> int:
         """events: [(t_ms, fn(fleet))], applied at their times."""
-        for t_ms, fn in events:
-            self.sim.at(t_ms, fn, self)
+        for i, (t_ms, fn) in enumerate(events):
+            self.sim.at(t_ms, self._apply, fn, i == 0)
         return self.sim.run(self.duration_ms)
 
 
@@ -804,6 +819,14 @@ def figures(sc: Scenario, m: Metrics) -> dict:
         f["peak on return, x steady keys"] = peak / steady_keys if steady_keys else 0.0
         f["needs during, x steady keys"] = (_sum(m, "needs", t0, t1) / secs) / steady_keys \
             if steady_keys else 0.0
+        # The least any client can send that keeps "if any server is up, the extension
+        # works": an install that knows nothing of the outage must ask every server once
+        # before it may say none is up (an empty pool: one answer, since the servers share
+        # one database). It counts only the installs' first fetches: no trial, no second round.
+        per_first = N_SERVERS if sc.name == "outage" else 1
+        firsts = _sum(m, "first_fetches", t0, t1) / secs
+        f["floor: first fetches x servers, x steady keys"] = \
+            firsts * per_first / steady_keys if steady_keys else 0.0
     if sc.name == "empty":
         f["probe-healthy-then-key-fails flips"] = m.flips
     if sc.name == "one-down":
