@@ -9,8 +9,10 @@ so that a fleet of installs does not come back in lockstep, capped at
 
 JITTER_FRACTION = 0.2   # the ejection is drawn from [d * 0.8, d * 1.0]
 # Outage trials (core.pool.Outage): how long after a failed trial the next one may go.
-OUTAGE_TRIAL_CAP_MS = 40000   # so a fleet finds a returned pool within a minute
-OUTAGE_TRIAL_JITTER = 0.5     # the gap is drawn from [d * 0.5, d * 1.0]
+# The fleet simulation (benchmarks/fleet.py, BENCHMARKS.md "Fleet") chose them.
+OUTAGE_TRIAL_GAP_MS = 60000        # every server down: the pool is found within a minute
+OUTAGE_EMPTY_TRIAL_GAP_MS = 150000  # the shared pool empty: a donation refills it, not seconds
+OUTAGE_TRIAL_JITTER = 0.3          # the gap is drawn from [d * 0.7, d * 1.0]
 
 
 def ejection_ms(consecutive_failures, base_ms, cap_ms, random_fn):
@@ -39,19 +41,20 @@ def retry_after_ejection_ms(hint_ms, cap_ms):
     return max(0, min(hint_ms, cap_ms))
 
 
-def outage_trial_gap_ms(empty, failed_trials, base_ms, cap_ms, random_fn):
-    """How long after its n-th failed trial (n >= 1) an outage is tried again.
+def outage_trial_gap_ms(empty, cap_ms, random_fn):
+    """How long after a failed trial (or, for an empty pool, its discovery) the next one may go.
 
-    d = min(cap, base_ms * 2 ** (n - 1)) with cap = min(OUTAGE_TRIAL_CAP_MS,
-    cap_ms), drawn from [d / 2, d]. An empty pool (empty: True) starts at the
-    cap: it refills when someone donates, not in seconds, and a donation in
-    this browser ends the outage at once (core.pool.Pool.refilled). The
-    fleet simulation (benchmarks/fleet.py) chose the cap: installs that stop
-    asking for minutes keep failing their users for minutes after the pool
-    is back; 40 s brings every active install back within a minute while
-    each asks at most once per gap. The wide jitter spreads a fleet's
-    trials, so a returning pool is not met by every install at once.
+    d = OUTAGE_EMPTY_TRIAL_GAP_MS for an empty pool (empty: True), else
+    OUTAGE_TRIAL_GAP_MS, capped at cap_ms (failedResetMs: no server stays out
+    longer), drawn from [0.7 d, d]. The gap does not start short and double,
+    as an ejection does: installs keep meeting an outage for the first time,
+    and short first gaps made the young outages of all of them ask every few
+    seconds (a returning pool met 2.5-3x the steady key rate, against under 2x
+    with one gap). A person who has just restarted a server need not wait for
+    it: the first trial goes at once, and "Try again" checks at once. An empty
+    pool refills when someone donates (in this browser, the donation ends the
+    outage at once: core.pool.Pool.refilled); asking every few seconds only
+    adds to the servers' load (1.7x the steady key rate, against 1.0x).
     """
-    cap = min(OUTAGE_TRIAL_CAP_MS, cap_ms)
-    d = _doubled(cap if empty else base_ms, failed_trials, cap)
+    d = min(OUTAGE_EMPTY_TRIAL_GAP_MS if empty else OUTAGE_TRIAL_GAP_MS, cap_ms)
     return int(d * (1.0 - OUTAGE_TRIAL_JITTER * random_fn()))

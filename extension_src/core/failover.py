@@ -180,7 +180,7 @@ class KeyRun:
         choices = preferred if len(preferred) > 0 else urls
         return choices[min(len(choices) - 1, int(random_fn() * len(choices)))]
 
-    def settle(self, pool, ok, now_ms, base_ms, cap_ms, random_fn):
+    def settle(self, pool, ok, now_ms, cap_ms, random_fn):
         """The run is over: the pool is in use; enter or extend its outage.
 
         now_ms: wall clock. The glue calls it inside a ledger update, after the
@@ -192,10 +192,10 @@ class KeyRun:
             return None
         kind = self.pool_wide_failure(pool.servers)
         if self.trial != None:
-            pool.outage_trial_failed(kind if kind != None else self.trial, now_ms, base_ms,
-                                     cap_ms, random_fn)
+            pool.outage_trial_failed(kind if kind != None else self.trial, now_ms, cap_ms,
+                                     random_fn)
         elif kind != None and pool.outage == None:
-            pool.enter_outage(kind, now_ms, base_ms, cap_ms, random_fn)
+            pool.enter_outage(kind, now_ms, cap_ms, random_fn)
         return None
 
     def pool_wide_failure(self, servers):

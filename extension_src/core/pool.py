@@ -226,9 +226,13 @@ class Pool:
             self.probe_credit = min(PROBE_CREDIT_MAX, self.probe_credit + PROBE_CREDIT_PER_FETCH)
 
     def watched(self, now_ms):
-        """A person asked about a server (Retry now): probes may follow it for a while."""
+        """A person asked about a server (Retry now, Try again): probes may follow it for a
+        while, and an outage's next request is its trial, without waiting for the gap (a
+        person asking is rare; the gap is for a fleet asking on its own)."""
         self.last_used_ms = now_ms
         self.probe_credit = max(self.probe_credit, 1.0)
+        if self.outage != None and self.outage.trial_at_ms > now_ms:
+            self.outage.trial_at_ms = now_ms
 
     def due_for_probe(self, now_ms):
         """The servers on probation: their ejection is over, their recovery unproven.
@@ -348,7 +352,7 @@ class Pool:
         if latency_ms != None:
             self.latencies_ms = remember_latency(self.latencies_ms, latency_ms)
 
-    def enter_outage(self, kind, now_ms, base_ms, cap_ms, random_fn):
+    def enter_outage(self, kind, now_ms, cap_ms, random_fn):
         """The key fetch that just ended, outside an outage, found no server to give a key.
 
         When every server failed, the next request may try at once (a person
@@ -357,18 +361,18 @@ class Pool:
         """
         first_ms = now_ms
         if kind == OUTAGE_EMPTY:
-            first_ms = now_ms + outage_trial_gap_ms(True, 1, base_ms, cap_ms, random_fn)
+            first_ms = now_ms + outage_trial_gap_ms(True, cap_ms, random_fn)
         self.outage = Outage(kind, now_ms, 0, first_ms)
         return None
 
-    def outage_trial_failed(self, kind, now_ms, base_ms, cap_ms, random_fn):
-        """A trial found no key either: the next one waits longer (jittered); the gap in ms."""
+    def outage_trial_failed(self, kind, now_ms, cap_ms, random_fn):
+        """A trial found no key either: the next one waits a gap (jittered); the gap in ms."""
         if self.outage == None:
             self.outage = Outage(kind, now_ms, 0, now_ms)
         o = self.outage
         o.kind = kind
         o.trials = o.trials + 1
-        gap_ms = outage_trial_gap_ms(kind == OUTAGE_EMPTY, o.trials, base_ms, cap_ms, random_fn)
+        gap_ms = outage_trial_gap_ms(kind == OUTAGE_EMPTY, cap_ms, random_fn)
         o.trial_at_ms = now_ms + gap_ms
         return gap_ms
 

@@ -267,8 +267,7 @@ def _settle(settings, run, ok, winner=None):
         if winner != None:
             record_ok(pool, winner['url'], Date.now(), winner['latencyMs'])
         pool.settle_hedge_credit(run.hedge_credit)
-        run.settle(pool, ok, Date.now(), settings['ejectionBaseMs'], settings['failedResetMs'],
-                   Math.random)
+        run.settle(pool, ok, Date.now(), settings['failedResetMs'], Math.random)
         return None
     return update_pool(settings, mutate)
 

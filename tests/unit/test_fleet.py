@@ -83,29 +83,56 @@ def test_sim_runs_events_in_time_order_and_ties_in_insertion_order():
     assert seen == ["a", "b", "c"] and sim.now == 6
 
 
+# The two targets of issue 10 that the quick run misses, each explained in BENCHMARKS.md
+# "Fleet" (and the first one shown below it to be under what any client can send).
+NOT_MET = [("brownout", "goodput back to 95 % after (s)"),
+           ("outage", "pool traffic during, x steady keys")]
+
+
+@pytest.fixture(scope="module")
+def quick_results():
+    """The --quick run: every scenario, Keypool and the original, seed 1 (deterministic)."""
+    return fleet.run_all([s.name for s in fleet.SCENARIOS], ["keypool", "original"],
+                         fleet.QUICK_INSTALLS, 1)
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 10: the quick fleet run still misses four targets (brownout "
-                   "back in 70 s, not 60; outage traffic, whose floor is 8.8x; peak on return "
-                   "2.8x; empty pool 1.7x), each explained in BENCHMARKS.md 'Fleet'. Remove "
-                   "this mark when every target holds.",
+def test_quick_fleet_meets_every_target_but_the_two_explained(quick_results):
+    """The gate: any other target missed fails it, and so does meeting one of the two
+    (then take it off NOT_MET, and off the xfail below)."""
+    assert fleet.missed_targets(quick_results) == NOT_MET
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="issue 10: the quick fleet run still misses the two targets in "
+                   "NOT_MET: the outage's traffic (1.1x asked; the floor any client keeping "
+                   "the promise must send is 4.4x, see the test below) and the brownout's "
+                   "recovery (70 s, not 60: the slow servers' queues drain for as long, for "
+                   "the original too). Remove this mark when every target holds.",
                    strict=True)
-def test_quick_fleet_meets_every_target(capsys):
-    """The --quick run (10k installs) as a gate: exit status 0 means every target holds."""
-    assert fleet.main(["--quick", "--jobs", "1"]) == 0
+def test_quick_fleet_meets_every_target(quick_results):
+    assert fleet.missed_targets(quick_results) == []
 
 
 @pytest.mark.slow
-def test_the_outage_traffic_target_is_below_what_any_client_keeping_the_promise_can_send():
+def test_the_outage_traffic_target_is_below_what_any_client_keeping_the_promise_can_send(
+        quick_results):
     """Issue 10 asks a full outage to draw <= 1.1x the steady key rate. Each install's first
     fetch in the outage knows nothing of it and must ask all five servers before it may say
     none is up: that alone is the floor figure, and the simulation measures it above 1.1x.
     Keypool sends at least the floor (its first fetches ask every server, then one more
     round, CONTRACT §3 allFailedBackoffMs) and the original more than Keypool."""
-    figs = {}
-    for algo in ("keypool", "original"):
-        _, _, figs[algo], _, _ = fleet.run_one(("outage", algo, fleet.QUICK_INSTALLS, 1))
-    floor = figs["keypool"]["floor: first fetches x servers, x steady keys"]
+    kp, orig = quick_results[("outage", "keypool")], quick_results[("outage", "original")]
+    floor = kp["floor: first fetches x servers, x steady keys"]
     bound = fleet.TARGETS[("outage", "pool traffic during, x steady keys")][1]
     assert floor > 3 * bound
-    traffic = figs["keypool"]["pool traffic during, x steady keys"]
-    assert 2 * floor <= traffic < figs["original"]["pool traffic during, x steady keys"]
+    traffic = kp["pool traffic during, x steady keys"]
+    assert 2 * floor <= traffic < orig["pool traffic during, x steady keys"]
+
+
+def test_main_exits_non_zero_when_a_target_is_missed(capsys):
+    """The exit status is the gate's: the report counts a missed target."""
+    assert fleet.main(["--installs", "500", "--only", "outage", "--keypool-only",
+                       "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "| full outage 10 min" in out and "target(s) missed." in out
