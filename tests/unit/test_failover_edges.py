@@ -7,7 +7,7 @@ from core import outcome as oc
 from core.failover import BACKOFF, CHECK, GIVE_UP, START, WAIT, KeyRun
 from core.pool import OUTAGE_DOWN, OUTAGE_EMPTY, Pool
 
-A, B, C = "http://a/api", "http://b/api", "http://c/api"
+A, B, C, D = "http://a/api", "http://b/api", "http://c/api", "http://d/api"
 KEY_TIMEOUT_MS = 10000
 BACKOFF_MS = 2000
 BASE_MS = 5000
@@ -46,8 +46,8 @@ def start(run, pool, now_ms, random_fn=zero, delay=0, wall_ms=None):
 
 class TestLanes:
     def test_after_a_hedged_pair_fails_the_failover_is_one_server_at_a_time(self):
-        pool = Pool([A, B, C], None)
-        run = run_for([A, B, C], credit=1.0)
+        pool = Pool([A, B, C, D], None)
+        run = run_for([A, B, C, D], credit=1.0)
         first = start(run, pool, 0, delay=100)
         hedge = run.next_action(pool, 100, zero, 100)
         assert hedge.kind == START and hedge.hedge
@@ -79,6 +79,13 @@ class TestLanes:
         run.finish(first, REFUSED)
         assert run.next_action(pool, 150, zero, 100).kind == WAIT
         assert run.next_action(pool, 160, zero, 100).kind == WAIT
+
+    def test_a_start_without_a_time_counts_the_hedge_delay_from_the_run_start(self):
+        pool = Pool([A, B], None)
+        run = run_for([A, B], started_ms=50)
+        run.start(A)
+        act = run.next_action(pool, 150, zero, 100)
+        assert act.kind == START and act.hedge
 
     def test_the_run_remembers_when_it_started(self):
         assert run_for([A], started_ms=1234).started_ms == 1234
@@ -234,6 +241,28 @@ class TestOutageTrials:
         run.finish(url, EMPTY)
         act = run.next_action(pool, T0 + 20, zero, 0)
         assert act.kind == GIVE_UP and act.message.startswith('Could not get an API key: the key')
+
+    def test_an_empty_pool_trial_that_times_out_names_the_servers(self):
+        pool = self.outage_pool(OUTAGE_EMPTY)
+        run = run_for([A, B], T0)
+        url = start(run, pool, T0)
+        run.finish(url, TIMEOUT)
+        act = run.next_action(pool, T0 + KEY_TIMEOUT_MS, zero, 0)
+        assert act.kind == GIVE_UP and 'none of the 2 key servers' in act.message
+
+    def test_a_request_in_an_outage_of_servers_down_names_how_many(self):
+        pool = Pool([A, B], None)
+        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
+        pool.outage.trial_at_ms = T0 + 20000
+        act = run_for([A, B], T0).next_action(pool, T0 + 10, zero, 0)
+        assert act.kind == GIVE_UP and 'none of the 2 key servers has' in act.message
+
+    def test_an_outage_is_timed_on_the_wall_clock_not_the_run_clock(self):
+        pool = Pool([A, B], None)
+        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
+        pool.outage.trial_at_ms = T0 + 20000
+        act = run_for([A, B], 5).next_action(pool, 5, zero, 0, T0 + 10)
+        assert act.kind == GIVE_UP and 'tries again in 20 s' in act.message
 
     def test_an_empty_pool_trial_avoids_the_server_whose_key_was_refused(self):
         for random_fn in [zero, high, top]:
