@@ -7,6 +7,9 @@
 #                                     # (mutmut keeps a cached verdict when only tests change)
 #   bash tools/mutation.sh results    # list survivors: mutmut results
 #   bash tools/mutation.sh show NAME  # one mutant's diff
+#   bash tools/mutation.sh report     # docs/mutation-survivors.md from the verdicts and
+#                                     # docs/mutation-equivalents.toml (tools/mutation_report.py;
+#                                     # `report --check`: exit 1 while a survivor is open)
 #
 # mutmut names a module after its file's path (src/ stripped) and the tests
 # import `core.x`, so it runs on a staged copy laid out as src/core. It uses
@@ -15,6 +18,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STAGE="${KEYPOOL_MUTATION_DIR:-$ROOT/build/mutation}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
+
+# The report only reads the stage dir: it does not restage.
+if [ "${1:-run}" = report ]; then
+    shift
+    exec "$PY" "$ROOT/tools/mutation_report.py" --stage "$STAGE" "$@"
+fi
 
 # A fresh copy of the sources and tests each time; mutants/ (mutmut's cache) stays.
 rm -rf "$STAGE/src" "$STAGE/tests"

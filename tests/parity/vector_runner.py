@@ -171,6 +171,12 @@ def run_case(case):
         return settings.check_base_url(a[0])
     if fn == 'resolve_settings':
         return settings.resolve_settings(a[0], a[1])
+    if fn == 'liveness_check_ms':
+        return hedge.liveness_check_ms(a[0], a[1])
+    if fn == 'liveness_grace_ms':
+        return hedge.liveness_grace_ms(a[0])
+    if fn == 'percentile':
+        return hedge.percentile(a[0], a[1])
     if fn == 'earn_credit':
         return hedge.earn_credit(a[0])
     if fn == 'counts_against_server':
