@@ -220,13 +220,13 @@ class TestHedges:
 class TestOutageTrials:
     def outage_pool(self, kind, servers=(A, B)):
         pool = Pool(list(servers), None)
-        pool.enter_outage(kind, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(kind, T0, CAP_MS, zero)
         pool.outage.trial_at_ms = T0
         return pool
 
     def test_a_request_at_the_first_ms_of_an_outage_is_answered_at_once(self):
         pool = Pool([A, B], None)
-        pool.enter_outage(OUTAGE_EMPTY, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_EMPTY, T0, CAP_MS, zero)
         run = run_for([A, B], T0)
         act = run.next_action(pool, T0, zero, 0)
         assert act.kind == GIVE_UP and 'asks the servers again in' in act.message
@@ -252,14 +252,14 @@ class TestOutageTrials:
 
     def test_a_request_in_an_outage_of_servers_down_names_how_many(self):
         pool = Pool([A, B], None)
-        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_DOWN, T0, CAP_MS, zero)
         pool.outage.trial_at_ms = T0 + 20000
         act = run_for([A, B], T0).next_action(pool, T0 + 10, zero, 0)
         assert act.kind == GIVE_UP and 'none of the 2 key servers has' in act.message
 
     def test_an_outage_is_timed_on_the_wall_clock_not_the_run_clock(self):
         pool = Pool([A, B], None)
-        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_DOWN, T0, CAP_MS, zero)
         pool.outage.trial_at_ms = T0 + 20000
         act = run_for([A, B], 5).next_action(pool, 5, zero, 0, T0 + 10)
         assert act.kind == GIVE_UP and 'tries again in 20 s' in act.message
@@ -292,7 +292,7 @@ class TestOutageTrials:
         run = run_for([A, B], T0)
         url = start(run, pool, T0)
         run.finish(url, EMPTY)
-        run.settle(pool, False, T0 + 10, BASE_MS, CAP_MS, zero)
+        run.settle(pool, False, T0 + 10, CAP_MS, zero)
         assert pool.outage.kind == OUTAGE_EMPTY and pool.outage.trials == 1
 
     def test_a_down_trial_whose_failures_blame_no_server_stays_down(self):
@@ -300,17 +300,17 @@ class TestOutageTrials:
         run = run_for([A, B], T0)
         url = start(run, pool, T0)
         run.finish(url, BLOCKED)
-        run.settle(pool, False, T0 + 10, BASE_MS, CAP_MS, zero)
+        run.settle(pool, False, T0 + 10, CAP_MS, zero)
         assert pool.outage.kind == OUTAGE_DOWN
 
 
 class TestSettle:
     def test_an_answer_at_once_from_a_known_outage_is_not_a_use(self):
         pool = Pool([A], None)
-        pool.enter_outage(OUTAGE_EMPTY, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_EMPTY, T0, CAP_MS, zero)
         run = run_for([A])
         assert run.next_action(pool, T0 + 1, zero, 0).kind == GIVE_UP
-        run.settle(pool, False, T0 + 1, BASE_MS, CAP_MS, zero)
+        run.settle(pool, False, T0 + 1, CAP_MS, zero)
         assert pool.last_used_ms is None
 
     def test_a_good_fetch_of_one_attempt_is_a_use_and_earns_probe_credit(self):
@@ -319,7 +319,7 @@ class TestSettle:
         url = start(run, pool, 0)
         run.finish(url, OK)
         pool.mark_ok(url, T0, 100)
-        run.settle(pool, True, T0, BASE_MS, CAP_MS, zero)
+        run.settle(pool, True, T0, CAP_MS, zero)
         assert pool.last_used_ms == T0 and pool.probe_credit > 0
 
     def test_a_failure_that_is_not_pool_wide_starts_no_outage(self):
@@ -327,7 +327,7 @@ class TestSettle:
         run = run_for([A, B])
         url = start(run, pool, 0)
         run.finish(url, REFUSED)
-        run.settle(pool, False, T0, BASE_MS, CAP_MS, zero)
+        run.settle(pool, False, T0, CAP_MS, zero)
         assert pool.outage is None
 
     def test_every_server_failing_but_one_only_blocked_is_no_outage(self):

@@ -6,7 +6,7 @@ other test noticing (docs/mutation.md).
 import pytest
 
 from core import outcome as oc
-from core.ejection import OUTAGE_TRIAL_CAP_MS
+from core.ejection import OUTAGE_EMPTY_TRIAL_GAP_MS, OUTAGE_TRIAL_GAP_MS
 from core.pool import OUTAGE_DOWN, OUTAGE_EMPTY, PROBE_ACTIVE_MS, Pool
 
 A, B, C = "http://a/api", "http://b/api", "http://c/api"
@@ -98,33 +98,34 @@ class TestRecords:
 class TestOutageRecord:
     def test_a_failed_trial_without_an_outage_starts_one_with_that_trial(self):
         pool = Pool(SERVERS, None)
-        gap = pool.outage_trial_failed(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
-        assert gap == BASE_MS
+        gap = pool.outage_trial_failed(OUTAGE_DOWN, T0, CAP_MS, zero)
+        assert gap == OUTAGE_TRIAL_GAP_MS
         assert pool.to_obj()['outage'] == {'kind': OUTAGE_DOWN, 'since': T0, 'trials': 1,
-                                           'trialAt': T0 + BASE_MS, 'servers': SERVERS}
+                                           'trialAt': T0 + OUTAGE_TRIAL_GAP_MS, 'servers': SERVERS}
 
-    def test_each_failed_trial_counts_and_doubles_the_gap(self):
+    def test_each_failed_trial_counts_and_waits_the_same_gap_never_over_failed_reset(self):
         pool = Pool(SERVERS, None)
-        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
-        assert pool.outage_trial_failed(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero) == BASE_MS
-        assert pool.outage_trial_failed(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero) == 2 * BASE_MS
-        assert pool.outage.trials == 2
+        pool.enter_outage(OUTAGE_DOWN, T0, CAP_MS, zero)
+        assert pool.outage_trial_failed(OUTAGE_DOWN, T0, CAP_MS, zero) == OUTAGE_TRIAL_GAP_MS
+        assert pool.outage_trial_failed(OUTAGE_DOWN, T0, CAP_MS, zero) == OUTAGE_TRIAL_GAP_MS
+        assert pool.outage_trial_failed(OUTAGE_DOWN, T0, 1000, zero) == 1000
+        assert pool.outage.trials == 3
 
-    def test_a_failed_trial_of_an_empty_pool_waits_the_trial_cap(self):
+    def test_a_failed_trial_of_an_empty_pool_waits_the_empty_gap(self):
         pool = Pool(SERVERS, None)
-        pool.enter_outage(OUTAGE_EMPTY, T0, BASE_MS, CAP_MS, zero)
-        gap = pool.outage_trial_failed(OUTAGE_EMPTY, T0, BASE_MS, CAP_MS, zero)
-        assert gap == OUTAGE_TRIAL_CAP_MS
+        pool.enter_outage(OUTAGE_EMPTY, T0, CAP_MS, zero)
+        gap = pool.outage_trial_failed(OUTAGE_EMPTY, T0, CAP_MS, zero)
+        assert gap == OUTAGE_EMPTY_TRIAL_GAP_MS
 
     def test_a_donation_ends_an_empty_pool_outage(self):
         pool = Pool(SERVERS, None)
-        pool.enter_outage(OUTAGE_EMPTY, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_EMPTY, T0, CAP_MS, zero)
         pool.refilled(T0 + 10)
         assert pool.outage is None and pool.to_obj()['outage'] is None
 
     def test_a_donation_does_not_end_an_outage_of_servers_that_are_down(self):
         pool = Pool(SERVERS, None)
-        pool.enter_outage(OUTAGE_DOWN, T0, BASE_MS, CAP_MS, zero)
+        pool.enter_outage(OUTAGE_DOWN, T0, CAP_MS, zero)
         pool.refilled(T0 + 10)
         assert pool.outage.kind == OUTAGE_DOWN
 
