@@ -47,7 +47,10 @@ def test_hedging_off_waits_for_the_timeout(ext, pool):
     assert not any("hedging with another server" in t for t in texts)
     assert f"❌ Server {hang.base} failed: timeout after 1500 ms" in texts
     assert [attempts_on(ext, hang.base), attempts_on(ext, live.base)] == [1, 1]
-    # the timed-out server is out: the next key does not wait on it again
+    # the timed-out server is out (for a while, not only last in line)
+    row = status_rows(ext)[hang.base]
+    assert row["state"] == "failed" and row["retryAt"] > row["failedAt"]
+    # the next key does not wait on it again
     seen = len(texts)
     answer, elapsed = get_key(ext)
     assert answer["ok"] is True and answer["server"] == live.base
