@@ -151,6 +151,88 @@ def drop_boolean_truth_tests(text):
     return "".join(out)
 
 
+# A slice with step 1, as Transcrypt writes `s[a:b]`: `s.__getslice__ (a, b, 1)`.
+_SLICE_CALL = re.compile(r"\.__getslice__ \(")
+# A module that defines its own __getslice__ (a class with slicing) keeps every call.
+_SLICE_DEFINED = re.compile(r"\bget __getslice__ \(|__getslice__\s*[:=]|function __getslice__\b")
+_INTEGER = re.compile(r"-?\d+")
+# At the top level of a stop, what may let a null through: ?:, ??, &&, ||, =, commas.
+_NOT_ONLY_ARITHMETIC = re.compile(r"[?&|=,:;]")
+
+
+def _arguments(text, start):
+    """[(start, end)] of the top-level arguments of the call whose `(` ends at
+    text[start:], and the index of its `)`; None if it does not close."""
+    spans, depth, i, first = [], 0, start, start
+    while i < len(text):
+        c = text[i]
+        if c in "'\"`":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                spans.append((first, i))
+                return spans, i
+            depth -= 1
+        elif c == "," and depth == 0:
+            spans.append((first, i))
+            first = i + 1
+        i += 1
+    return None
+
+
+def _never_null(stop):
+    """Is this stop expression plainly a number (an integer, len (...), arithmetic), never null?"""
+    if _INTEGER.fullmatch(stop):
+        return True
+    if stop.startswith("len ("):
+        found = _arguments(stop, len("len ("))
+        if found is not None and found[1] == len(stop) - 1:
+            return True
+    found = _top_level(stop + ")", 0)
+    return (found is not None and re.search(r"[-+*/%]", found[0]) is not None
+            and not _NOT_ONLY_ARITHMETIC.search(found[0]))
+
+
+def native_slices(text):
+    """`s.__getslice__ (a, b, 1)` becomes `s.slice (a, b)`: JS's String and Array
+    slice give the same result for a step of 1 (negative bounds from the end,
+    clamped, an empty result when start >= stop), with `null` and `undefined`
+    as 0 for the start. A stop of `null` means the end: a literal `null` is
+    dropped, and a stop that might be null at run time (a name, a call) is
+    passed as `(b) ?? void 0`. The one difference: Transcrypt's Array version
+    gives the last element for a start past the end (`[1, 2][5:]` is `[2]`),
+    where CPython and JS give `[]`. Any other step keeps the call. Same lines."""
+    out, last = [], 0
+    for m in _SLICE_CALL.finditer(text):
+        if m.start() < last:
+            continue
+        found = _arguments(text, m.end())
+        if found is None:
+            continue
+        spans, close = found
+        if len(spans) != 3 or text[spans[2][0]:spans[2][1]].strip() != "1":
+            continue
+        start, stop = (text[a:b] for a, b in spans[:2])
+        if "\n" in start or "\n" in stop:
+            continue
+        start = native_slices(start.strip())    # a slice inside a bound
+        stop = native_slices(stop.strip())
+        args = "0" if start == "null" else start
+        if stop != "null":
+            args += ", " + (stop if _never_null(stop) else "(" + stop + ") ?? void 0")
+        out.append(text[last:m.start()])
+        out.append(".slice (" + args + ")")
+        last = close + 1
+    out.append(text[last:])
+    return "".join(out)
+
+
 # A Python method the runtime puts on a JS prototype, at the top level:
 # `String.prototype.isalnum = function () {` or `__setproperty__ (String.prototype, 'format', {`.
 _PROTOTYPE_MEMBER = re.compile(
@@ -203,12 +285,13 @@ def drop_members_no_bundle_uses(raw_dir, bundles):
     lines = path.read_text(encoding="utf-8").split("\n")
     spans = _prototype_spans(lines)
     counts = [collections.Counter(_WORD.findall(text)) for text in bundles]
+    # Its own definitions: all of them (String and Array both define __getslice__).
+    own = collections.Counter()
+    for start, end, name in spans:
+        own[name] += sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
     unused = set()
     for start, end, name in spans:
-        if name in _HOST_CALLED:
-            continue
-        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
-        if all(c[name] <= own for c in counts):
+        if name not in _HOST_CALLED and all(c[name] <= own[name] for c in counts):
             unused.add(start)
     if not unused:
         return False
@@ -325,6 +408,8 @@ def slim_transcrypt(raw_dir):
     keywords = keyword_names(texts.values())
     if keywords is None:
         log.debug("keywords passed from a variable: every -k preamble stays")
+    slices_native = not any(_SLICE_DEFINED.search(text) for path, text in texts.items()
+                            if path.stem != RUNTIME_MODULE)
     for path, text in texts.items():
         new = text
         if path.stem == RUNTIME_MODULE:
@@ -335,6 +420,8 @@ def slim_transcrypt(raw_dir):
         new = _KWARGS_PREAMBLE.sub(lambda m: _rewrite_kwargs(m, keywords), new)
         new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
         new = drop_boolean_truth_tests(new)
+        if path.stem != RUNTIME_MODULE and slices_native:
+            new = native_slices(new)
         if new != text:
             if "__kwargs__ (arguments)" in new:
                 # On the last line: imports are hoisted, and no line moves.
