@@ -4,6 +4,7 @@ Chrome stops an idle worker after ~30 s; nothing here keeps state in
 globals that must outlive it (see glue/store.py).
 """
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
+from core.contract import STATUS
 from glue import log
 from glue.analyze import TAB, analyze, analyze_tab, pin_document, show_analyzing, show_consent, \
     show_on_page, subject_text
@@ -92,7 +93,7 @@ def on_alarm(alarm):
 
 # First: the settings, the ledger and the cached key are read while the rest
 # starts, so the message that woke the worker does not wait for them.
-prefetch_mirrors(lambda e: log.error('prefetch failed', e))
+prefetch_mirrors(lambda e: log.error('prefetch failed', e), [STATUS])
 chrome.storage.onChanged.addListener(on_storage_changed)
 chrome.runtime.onInstalled.addListener(on_installed)
 chrome.runtime.onStartup.addListener(on_startup)
