@@ -269,8 +269,8 @@ def _blank(lines, spans, unused):
     return "\n".join(lines)
 
 
-def drop_members_no_bundle_uses(raw_dir, bundles):
-    """Blank the runtime's prototype members that no bundle names; True if any went.
+def drop_members_no_bundle_uses(raw_dir, bundles, chains=True):
+    """Blank the runtime's prototype members that no bundle names; their names (empty: none).
 
     drop_unused_prototype_members reads the modules as Transcrypt wrote them,
     where runtime functions that the bundler then drops still name members
@@ -278,25 +278,49 @@ def drop_members_no_bundle_uses(raw_dir, bundles):
     text) a member's name that appears no more often than in its own
     definition is never called there: property names and strings survive
     minification, so this holds for --release bundles too.
+    With `chains`, a name counts neither where a member that goes names it
+    (`.__eq__` in Array's __ne__): that is an estimate, which the next
+    bundles must confirm (names_still_in).
     """
     path = raw_dir / f"{RUNTIME_MODULE}.js"
     if not path.is_file():
-        return False
+        return set()
     lines = path.read_text(encoding="utf-8").split("\n")
     spans = _prototype_spans(lines)
     counts = [collections.Counter(_WORD.findall(text)) for text in bundles]
     # Its own definitions: all of them (String and Array both define __getslice__).
     own = collections.Counter()
+    # What each member's code reads as a property (`.name`), comments left out.
+    reads = collections.defaultdict(collections.Counter)
     for start, end, name in spans:
         own[name] += sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
-    unused = set()
-    for start, end, name in spans:
-        if name not in _HOST_CALLED and all(c[name] <= own[name] for c in counts):
-            unused.add(start)
-    if not unused:
-        return False
-    path.write_text(_blank(lines, spans, unused), encoding="utf-8")
-    return True
+        code = "\n".join(re.sub(r"//.*", "", lines[k]) for k in range(start, end + 1))
+        reads[name].update(re.findall(r"\.(\w+)", code))
+    gone = set()
+    while True:
+        # per bundle: the names read by members that go and that it holds
+        inside = [collections.Counter() for _ in counts]
+        for c, seen in zip(counts, inside):
+            for name in gone if chains else ():
+                if c[name] > 0:
+                    seen.update(reads[name])
+        more = {name for _start, _end, name in spans
+                if name not in gone and name not in _HOST_CALLED
+                and all(c[name] - seen[name] <= own[name] for c, seen in zip(counts, inside))}
+        if not more:
+            break
+        gone |= more
+    if not gone:
+        return set()
+    path.write_text(_blank(lines, spans, {start for start, _end, name in spans if name in gone}),
+                    encoding="utf-8")
+    return gone
+
+
+def names_still_in(bundles, names):
+    """The names (of dropped members) that some bundle still has: their callers live."""
+    return {name for name in names if any(re.search(r"\b" + re.escape(name) + r"\b", text)
+                                          for text in bundles)}
 
 
 def drop_unused_prototype_members(runtime, others):
@@ -480,15 +504,29 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
                             + common + [f"--format={fmt}", f"--banner:js={banner}"])
     _run_all(commands + ([esbuild_command(root) + scripts + common + ["--format=iife"]]
                          if scripts else []), staging, env)
-    # Once more, without the runtime's prototype members that no bundle named.
-    bundles = [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
-    if drop_members_no_bundle_uses(raw_dir, bundles):
+    # Once more, without the runtime's prototype members that no bundle named
+    # (nor another member that goes with them: Array's __eq__, named only by
+    # __ne__). Should a bundle still name one, its caller lives: again, with
+    # only the members no bundle named.
+    runtime = raw_dir / f"{RUNTIME_MODULE}.js"
+    before = runtime.read_text(encoding="utf-8") if runtime.is_file() else None
+    bundles = _bundle_texts(js_dir, entries)
+    gone = drop_members_no_bundle_uses(raw_dir, bundles)
+    if gone:
         _run_all(commands, staging, env)
+        if names_still_in(_bundle_texts(js_dir, entries), gone):
+            runtime.write_text(before, encoding="utf-8")
+            drop_members_no_bundle_uses(raw_dir, bundles, chains=False)
+            _run_all(commands, staging, env)
     if not release:
         for map_path in sorted(js_dir.glob("*.js.map")):
             _tidy_bundle_map(map_path, raw_dir)
     return {entry: (js_dir / f"{entry}.js").stat().st_size
             for entry in tuple(entries) + tuple(script_names)}
+
+
+def _bundle_texts(js_dir, entries):
+    return [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
 
 
 def _run_all(commands, staging, env):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from buildtool.bundle import (RUNTIME_MODULE, bundle, drop_boolean_truth_tests,
                               drop_members_no_bundle_uses, drop_unused_prototype_members,
-                              keyword_names, native_slices, slim_transcrypt)
+                              keyword_names, names_still_in, native_slices, slim_transcrypt)
 from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
@@ -236,11 +236,12 @@ def test_prototype_members_no_bundle_names_go(tmp_path):
     bundle_text = ("String.prototype.isalnum=function(){return/^[0-9a-zA-Z]{1,}$/.test(this)};"
                    "String.prototype.lower=function(){return this.toLowerCase()};"
                    "function s(t){return t.lower()}")
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is True
+    gone = drop_members_no_bundle_uses(tmp_path, [bundle_text])
+    assert "isalnum" in gone and "lower" not in gone   # __str__ (not in it) reads lower: no matter
     got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
     assert got.count("\n") == runtime.count("\n")
     assert "String.prototype.isalnum" not in got and "String.prototype.lower" in got
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is False   # nothing more to drop
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) == set()   # nothing more to drop
 
 
 def test_a_member_two_prototypes_define_goes_when_no_bundle_calls_it(tmp_path):
@@ -251,9 +252,29 @@ def test_a_member_two_prototypes_define_goes_when_no_bundle_calls_it(tmp_path):
     bundle_text = ("String.prototype.__getslice__=function(a,b){return 1};"
                    "Array.prototype.__getslice__=function(a,b){return 2};"
                    "String.prototype.lower=function(){return 3};x.lower()")
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is True
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) == {"__getslice__"}
     got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
     assert "__getslice__" not in got and "String.prototype.lower" in got
     # one call left in a bundle keeps both definitions
     (tmp_path / f"{RUNTIME_MODULE}.js").write_text(runtime, encoding="utf-8")
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text + ";y.__getslice__(0,1,1)"]) is False
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text + ";y.__getslice__(0,1,1)"]) == set()
+
+
+CHAIN = """\
+Array.prototype.__eq__ = function (other) { // compared by __ne__
+    return 1;
+};
+Array.prototype.__ne__ = function (other) {
+    return !this.__eq__ (other);
+};
+"""
+
+
+@pytest.mark.parametrize("chains,gone", [(True, {"__eq__", "__ne__"}), (False, {"__ne__"})])
+def test_a_member_only_a_dropped_one_calls_goes_with_it(tmp_path, chains, gone):
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(CHAIN, encoding="utf-8")
+    bundle_text = ("Array.prototype.__eq__=function(_){return 1};"
+                   "Array.prototype.__ne__=function(_){return!this.__eq__(_)};")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text], chains=chains) == gone
+    # what the next bundle must confirm: a name it still has means a live caller
+    assert names_still_in(["f.__eq__(x)", "g()"], gone) == gone & {"__eq__"}
