@@ -60,6 +60,12 @@ TRIAL_JS = """async (m) => {
 }"""
 TRACE_CATEGORIES = ["v8", "devtools.timeline", "v8.execute", "ServiceWorker"]
 TRACE_EVENTS = ("EvaluateScript", "v8.compile", "v8.run", "RunMicrotasks")
+# Steps between two marks, as the median of each start's own difference: less
+# noisy than a difference of medians when the machine is shared.
+STEPS = (("prelude ends", "script ends"), ("script ends", "message in"),
+         ("message in", "fetch call"), ("fetch call", "fetch returned"),
+         ("fetch returned", "fetch done"), ("fetch done", "answer sent"),
+         ("answer sent", "page: answer"))
 
 
 def marked_copy(src: Path, dst: Path, worker: str) -> Path:
@@ -176,6 +182,12 @@ def _trials(ctx, builds, servers, trials: int) -> int:
         for k in sorted(labels, key=lambda k: (k == "page: sendMessage to answer", med[k])):
             vals = [r[k] for r in rows if k in r]
             print(f"  {k:34s} {med[k]:7.2f}  ({min(vals):.1f} .. {max(vals):.1f})")
+        print("  steps (median of each start's difference):")
+        for a, b in STEPS:
+            diffs = [r[b] - r[a] for r in rows if a in r and b in r]
+            if diffs:
+                print(f"  {a + ' -> ' + b:34s} {statistics.median(diffs):7.2f}"
+                      f"  ({min(diffs):.1f} .. {max(diffs):.1f})")
         print("  trace events on the worker's thread (sum per start):")
         for name in TRACE_EVENTS:
             vals = [ev.get(name, 0.0) for ev in traced[t.name]]

@@ -151,6 +151,88 @@ def drop_boolean_truth_tests(text):
     return "".join(out)
 
 
+# A slice with step 1, as Transcrypt writes `s[a:b]`: `s.__getslice__ (a, b, 1)`.
+_SLICE_CALL = re.compile(r"\.__getslice__ \(")
+# A module that defines its own __getslice__ (a class with slicing) keeps every call.
+_SLICE_DEFINED = re.compile(r"\bget __getslice__ \(|__getslice__\s*[:=]|function __getslice__\b")
+_INTEGER = re.compile(r"-?\d+")
+# At the top level of a stop, what may let a null through: ?:, ??, &&, ||, =, commas.
+_NOT_ONLY_ARITHMETIC = re.compile(r"[?&|=,:;]")
+
+
+def _arguments(text, start):
+    """[(start, end)] of the top-level arguments of the call whose `(` ends at
+    text[start:], and the index of its `)`; None if it does not close."""
+    spans, depth, i, first = [], 0, start, start
+    while i < len(text):
+        c = text[i]
+        if c in "'\"`":
+            j = i + 1
+            while j < len(text) and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            if depth == 0:
+                spans.append((first, i))
+                return spans, i
+            depth -= 1
+        elif c == "," and depth == 0:
+            spans.append((first, i))
+            first = i + 1
+        i += 1
+    return None
+
+
+def _never_null(stop):
+    """Is this stop expression plainly a number (an integer, len (...), arithmetic), never null?"""
+    if _INTEGER.fullmatch(stop):
+        return True
+    if stop.startswith("len ("):
+        found = _arguments(stop, len("len ("))
+        if found is not None and found[1] == len(stop) - 1:
+            return True
+    found = _top_level(stop + ")", 0)
+    return (found is not None and re.search(r"[-+*/%]", found[0]) is not None
+            and not _NOT_ONLY_ARITHMETIC.search(found[0]))
+
+
+def native_slices(text):
+    """`s.__getslice__ (a, b, 1)` becomes `s.slice (a, b)`: JS's String and Array
+    slice give the same result for a step of 1 (negative bounds from the end,
+    clamped, an empty result when start >= stop), with `null` and `undefined`
+    as 0 for the start. A stop of `null` means the end: a literal `null` is
+    dropped, and a stop that might be null at run time (a name, a call) is
+    passed as `(b) ?? void 0`. The one difference: Transcrypt's Array version
+    gives the last element for a start past the end (`[1, 2][5:]` is `[2]`),
+    where CPython and JS give `[]`. Any other step keeps the call. Same lines."""
+    out, last = [], 0
+    for m in _SLICE_CALL.finditer(text):
+        if m.start() < last:
+            continue
+        found = _arguments(text, m.end())
+        if found is None:
+            continue
+        spans, close = found
+        if len(spans) != 3 or text[spans[2][0]:spans[2][1]].strip() != "1":
+            continue
+        start, stop = (text[a:b] for a, b in spans[:2])
+        if "\n" in start or "\n" in stop:
+            continue
+        start = native_slices(start.strip())    # a slice inside a bound
+        stop = native_slices(stop.strip())
+        args = "0" if start == "null" else start
+        if stop != "null":
+            args += ", " + (stop if _never_null(stop) else "(" + stop + ") ?? void 0")
+        out.append(text[last:m.start()])
+        out.append(".slice (" + args + ")")
+        last = close + 1
+    out.append(text[last:])
+    return "".join(out)
+
+
 # A Python method the runtime puts on a JS prototype, at the top level:
 # `String.prototype.isalnum = function () {` or `__setproperty__ (String.prototype, 'format', {`.
 _PROTOTYPE_MEMBER = re.compile(
@@ -187,8 +269,8 @@ def _blank(lines, spans, unused):
     return "\n".join(lines)
 
 
-def drop_members_no_bundle_uses(raw_dir, bundles):
-    """Blank the runtime's prototype members that no bundle names; True if any went.
+def drop_members_no_bundle_uses(raw_dir, bundles, chains=True):
+    """Blank the runtime's prototype members that no bundle names; their names (empty: none).
 
     drop_unused_prototype_members reads the modules as Transcrypt wrote them,
     where runtime functions that the bundler then drops still name members
@@ -196,24 +278,49 @@ def drop_members_no_bundle_uses(raw_dir, bundles):
     text) a member's name that appears no more often than in its own
     definition is never called there: property names and strings survive
     minification, so this holds for --release bundles too.
+    With `chains`, a name counts neither where a member that goes names it
+    (`.__eq__` in Array's __ne__): that is an estimate, which the next
+    bundles must confirm (names_still_in).
     """
     path = raw_dir / f"{RUNTIME_MODULE}.js"
     if not path.is_file():
-        return False
+        return set()
     lines = path.read_text(encoding="utf-8").split("\n")
     spans = _prototype_spans(lines)
     counts = [collections.Counter(_WORD.findall(text)) for text in bundles]
-    unused = set()
+    # Its own definitions: all of them (String and Array both define __getslice__).
+    own = collections.Counter()
+    # What each member's code reads as a property (`.name`), comments left out.
+    reads = collections.defaultdict(collections.Counter)
     for start, end, name in spans:
-        if name in _HOST_CALLED:
-            continue
-        own = sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
-        if all(c[name] <= own for c in counts):
-            unused.add(start)
-    if not unused:
-        return False
-    path.write_text(_blank(lines, spans, unused), encoding="utf-8")
-    return True
+        own[name] += sum(_WORD.findall(lines[k]).count(name) for k in range(start, end + 1))
+        code = "\n".join(re.sub(r"//.*", "", lines[k]) for k in range(start, end + 1))
+        reads[name].update(re.findall(r"\.(\w+)", code))
+    gone = set()
+    while True:
+        # per bundle: the names read by members that go and that it holds
+        inside = [collections.Counter() for _ in counts]
+        for c, seen in zip(counts, inside):
+            for name in gone if chains else ():
+                if c[name] > 0:
+                    seen.update(reads[name])
+        more = {name for _start, _end, name in spans
+                if name not in gone and name not in _HOST_CALLED
+                and all(c[name] - seen[name] <= own[name] for c, seen in zip(counts, inside))}
+        if not more:
+            break
+        gone |= more
+    if not gone:
+        return set()
+    path.write_text(_blank(lines, spans, {start for start, _end, name in spans if name in gone}),
+                    encoding="utf-8")
+    return gone
+
+
+def names_still_in(bundles, names):
+    """The names (of dropped members) that some bundle still has: their callers live."""
+    return {name for name in names if any(re.search(r"\b" + re.escape(name) + r"\b", text)
+                                          for text in bundles)}
 
 
 def drop_unused_prototype_members(runtime, others):
@@ -325,6 +432,8 @@ def slim_transcrypt(raw_dir):
     keywords = keyword_names(texts.values())
     if keywords is None:
         log.debug("keywords passed from a variable: every -k preamble stays")
+    slices_native = not any(_SLICE_DEFINED.search(text) for path, text in texts.items()
+                            if path.stem != RUNTIME_MODULE)
     for path, text in texts.items():
         new = text
         if path.stem == RUNTIME_MODULE:
@@ -335,6 +444,8 @@ def slim_transcrypt(raw_dir):
         new = _KWARGS_PREAMBLE.sub(lambda m: _rewrite_kwargs(m, keywords), new)
         new = _CLASS_CALL.sub(r"\1/* @__PURE__ */ __class__ (", new)
         new = drop_boolean_truth_tests(new)
+        if path.stem != RUNTIME_MODULE and slices_native:
+            new = native_slices(new)
         if new != text:
             if "__kwargs__ (arguments)" in new:
                 # On the last line: imports are hoisted, and no line moves.
@@ -393,15 +504,29 @@ def bundle(root, staging, raw_dir, js_dir, release, entries=ENTRIES):
                             + common + [f"--format={fmt}", f"--banner:js={banner}"])
     _run_all(commands + ([esbuild_command(root) + scripts + common + ["--format=iife"]]
                          if scripts else []), staging, env)
-    # Once more, without the runtime's prototype members that no bundle named.
-    bundles = [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
-    if drop_members_no_bundle_uses(raw_dir, bundles):
+    # Once more, without the runtime's prototype members that no bundle named
+    # (nor another member that goes with them: Array's __eq__, named only by
+    # __ne__). Should a bundle still name one, its caller lives: again, with
+    # only the members no bundle named.
+    runtime = raw_dir / f"{RUNTIME_MODULE}.js"
+    before = runtime.read_text(encoding="utf-8") if runtime.is_file() else None
+    bundles = _bundle_texts(js_dir, entries)
+    gone = drop_members_no_bundle_uses(raw_dir, bundles)
+    if gone:
         _run_all(commands, staging, env)
+        if names_still_in(_bundle_texts(js_dir, entries), gone):
+            runtime.write_text(before, encoding="utf-8")
+            drop_members_no_bundle_uses(raw_dir, bundles, chains=False)
+            _run_all(commands, staging, env)
     if not release:
         for map_path in sorted(js_dir.glob("*.js.map")):
             _tidy_bundle_map(map_path, raw_dir)
     return {entry: (js_dir / f"{entry}.js").stat().st_size
             for entry in tuple(entries) + tuple(script_names)}
+
+
+def _bundle_texts(js_dir, entries):
+    return [(js_dir / f"{e}.js").read_text(encoding="utf-8") for e in entries]
 
 
 def _run_all(commands, staging, env):

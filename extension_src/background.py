@@ -4,6 +4,7 @@ Chrome stops an idle worker after ~30 s; nothing here keeps state in
 globals that must outlive it (see glue/store.py).
 """
 import jsfix  # noqa: F401  (first: lets `except Exception` catch native errors)
+from core.contract import STATUS
 from glue import log
 from glue.analyze import TAB, analyze, analyze_tab, pin_document, show_analyzing, show_consent, \
     show_on_page, subject_text
@@ -18,6 +19,7 @@ from glue.store import on_storage_changed, prefetch_mirrors
 
 MENU_ID = 'analyze-image'
 STARTED_LOG_DELAY_MS = 500
+REPAIR_DELAY_MS = 300
 COMMAND_ANALYZE_TAB = 'analyze-tab'
 
 
@@ -92,7 +94,10 @@ def on_alarm(alarm):
 
 # First: the settings, the ledger and the cached key are read while the rest
 # starts, so the message that woke the worker does not wait for them.
-prefetch_mirrors(lambda e: log.error('prefetch failed', e))
+prefetch_mirrors(lambda e: log.error('prefetch failed', e), [STATUS])
+# The settings resolved (validated, memoized) as soon as they arrive: while
+# the waking event is still on its way, not after it.
+log.in_background(load_settings(), 'settings')
 chrome.storage.onChanged.addListener(on_storage_changed)
 chrome.runtime.onInstalled.addListener(on_installed)
 chrome.runtime.onStartup.addListener(on_startup)
@@ -105,12 +110,11 @@ chrome.alarms.onAlarm.addListener(on_alarm)
 # the README documents; the storage mirrors (glue.store) stay private, since
 # they hold the cached key.
 globalThis.keypool = {'getApiKey': get_api_key, 'poolStatus': pool_status}
-# In the next task, not during the script's run: the browser dispatches the
-# waking event only once the script has run, and the repair (a storage read,
-# the badge, chrome.action's bindings: ~1 ms) then happens while that event is
-# on its way. An action that writes its status first wins, as before
-# (has_activity).
-setTimeout(lambda: log.in_background(repair_after_restart(), 'start-up repair'), 0)
+# Not during the script's run, nor while the waking event is on its way: the
+# repair (chrome.action's bindings, the badge: ~1 ms of the worker's thread)
+# would delay that event's dispatch. An action that writes its status or
+# badge first wins, as before (has_activity).
+setTimeout(lambda: log.in_background(repair_after_restart(), 'start-up repair'), REPAIR_DELAY_MS)
 # Logged once the waking event has been answered, not before it: the first
 # console line of a fresh worker costs ~2 ms with DevTools attached.
 setTimeout(lambda: log.info('service worker started'), STARTED_LOG_DELAY_MS)

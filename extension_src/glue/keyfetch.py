@@ -16,7 +16,7 @@ from glue.health import check_health, probe, schedule_probe_alarm, start_backgro
     unless_blocked
 from glue.ledger import mark_failed, read_pool, record_ok, update_pool
 from glue.net import monotonic_ms, request, sleep, timer
-from glue.status import set_status
+from glue.status import flush_status, set_status, set_status_soon
 from glue.store import KEY_CACHE_ITEM, POOL_HEALTH_ITEM, SETTINGS_ITEM
 
 HEDGE_TICK = 'hedge'
@@ -159,15 +159,17 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
         timeout_ms = run.attempt_timeout_ms(now_ms, settings['keyTimeoutMs'])
         promise = _attempt(url, settings, timeout_ms, action.signal)   # fetch() starts here
         if run.attempts == 0:
-            log.contract_line('🔄 Starting API key fetch with server failover...')
-            _in_background(set_status(st.GETTING_KEY, st.INFO))
-            _in_background(set_status(st.CONNECTING, st.INFO))
+            log.contract_line_soon('🔄 Starting API key fetch with server failover...')
+            set_status_soon(st.GETTING_KEY, st.INFO)
+            set_status_soon(st.CONNECTING, st.INFO)
         run.start(url, now_ms)
         attempts.append({'url': url, 'startedMs': now_ms, 'promise': promise})
         if is_hedge:
             log.info('no answer after ' + str(now_ms - run.started_ms)
                      + ' ms; hedging with another server: ' + url)
-        log.contract_line('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server ' + url)
+        # Written after the answer, or within log.SOON_MS: not while it is on its way.
+        log.contract_line_soon('Attempt ' + str(len(run.tried)) + '/' + str(n) + ': Trying server '
+                               + url)
 
     def start_checks(urls):
         log.info('no answer yet: asking ' + str(len(urls)) + ' servers for /health to see who is alive')
@@ -224,9 +226,9 @@ async def fetch_key_from_pool(settings, avoid_server=None, ledger=None):
                 # next task (the person is not waiting for them).
                 losers = attempts
                 attempts = []
-                # Before the answer, not in the task below: the caller's next
-                # status ("🧠 Analyzing image...") must come after this one.
-                _in_background(set_status(st.KEY_READY, st.SUCCESS))
+                # Queued before the answer: the caller's next status ("🧠 Analyzing
+                # image...") writes it first. Written in the task below.
+                set_status_soon(st.KEY_READY, st.SUCCESS)
                 setTimeout(_after_success_task(settings, run, pool, done, losers, probes_waiting), 0)
                 return {'ok': True, 'apiKey': outcome.key, 'server': done['url']}
             if outcome.kind == oc.NETWORK_ERROR and await is_offline():
@@ -275,6 +277,7 @@ def _settle(settings, run, ok, winner=None):
 def _after_success_task(settings, run, pool, done, losers, probes_waiting):
     """A callback for setTimeout: everything a success needs besides the answer."""
     def task():
+        flush_status()
         log.contract_line('✅ Success with server: ' + done['url'])
         log.info('got API key ' + mask_key(done['outcome'].key) + ' in '
                  + str(Math.round(monotonic_ms() - run.started_ms)) + ' ms')

@@ -12,6 +12,7 @@ from glue.donate import donate_key
 from glue.health import check_servers, retry_server_now
 from glue.keyfetch import get_api_key
 from glue.ledger import read_pool
+from glue.status import flush_status
 from glue.store import get_item
 
 
@@ -28,6 +29,7 @@ def is_from_this_extension(sender):
 
 
 async def pool_status():
+    flush_status()                     # the status line as this worker last set it
     pool = await read_pool(await load_settings())
     status = await get_item(ct.STATUS)
     rows = with_checks(pool.status_rows(Date.now()), pool.checked_at_ms)

@@ -12,7 +12,7 @@ from core.contract import STATUS
 from glue import log
 from glue.badge import BADGE_TEXTS, set_badge
 from glue.status import WORKER_ID, has_activity, set_status
-from glue.store import get_item
+from glue.store import take_prefetched
 
 IN_PROGRESS_TEXTS = [st.GETTING_KEY, st.CONNECTING, st.ANALYZING, st.FINDING_SERVER,
                      st.VALIDATING, st.RETRYING_ROUND, st.NEW_KEY, st.CAPTURING]
@@ -33,7 +33,7 @@ def _is_in_progress(status):
 
 async def repair_after_restart():
     """Replace a stale in-progress status and a stale "…" badge, unless an action has begun."""
-    both = await Promise.all([get_item(STATUS), chrome.action.getBadgeText({})])
+    both = await Promise.all([take_prefetched(STATUS), chrome.action.getBadgeText({})])
     stale_status = _is_in_progress(both[0])
     stale_badge = both[1] == BADGE_TEXTS['work']
     if not (stale_status or stale_badge) or has_activity():

@@ -4,6 +4,8 @@ from core.status import status_obj
 from core.contract import STATUS
 from glue.store import set_item
 
+SOON_MS = 100
+
 # Has this worker shown anything yet (a status line, the badge)? Start-up
 # repair (glue.startup) must never overwrite what a new action has written.
 _activity = {'seen': False}
@@ -12,6 +14,8 @@ _activity = {'seen': False}
 # whose first call in a fresh worker (setting up the crypto source) cost
 # ~1.2 ms of every cold start, before the waking message could be answered.
 WORKER_ID = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2)
+# Records of set_status_soon not yet written, oldest first.
+_soon = {'records': [], 'timer': None}
 
 
 def note_activity():
@@ -22,8 +26,41 @@ def has_activity():
     return _activity['seen']
 
 
-async def set_status(text, level):
+def _record(text, level):
     note_activity()
     record = status_obj(text, level, Date.now())
     record['worker'] = WORKER_ID
-    await set_item(STATUS, record)
+    return record
+
+
+def _write(record):
+    set_item(STATUS, record).catch(lambda e: console.error('[keypool] status write failed', str(e)))
+
+
+def flush_status():
+    """Write the records that set_status_soon holds, in order, one write each."""
+    if _soon['timer'] != None:
+        clearTimeout(_soon['timer'])
+        _soon['timer'] = None
+    records = _soon['records']
+    if len(records) > 0:
+        _soon['records'] = []
+        for record in records:
+            _write(record)
+
+
+def set_status_soon(text, level):
+    """A status written before the next set_status, within SOON_MS, or at flush_status().
+
+    For the statuses of a key fetch whose answer is on its way: their
+    writes (and the storage.onChanged events they bring back) then come
+    after it. `at` is the time of this call.
+    """
+    _soon['records'].append(_record(text, level))
+    if _soon['timer'] == None:
+        _soon['timer'] = setTimeout(flush_status, SOON_MS)
+
+
+async def set_status(text, level):
+    flush_status()
+    await set_item(STATUS, _record(text, level))

@@ -90,6 +90,14 @@ class Mirror:
             return self.value
         return value
 
+    def prime(self, got):
+        """Read from `got` (a pending storage.get of this item's area) unless already read."""
+        if self.valid or self.pending != None:
+            return self.read()
+        self.pending = got.then(_reader(self.item))
+        self.pending_generation = self.generation
+        return self.read()
+
     async def write(self, value):
         self.generation = self.generation + 1
         self._remember(value)
@@ -115,14 +123,51 @@ KEY_CACHE_ITEM = Mirror(KEY_CACHE)
 MIRRORS = [SETTINGS_ITEM, POOL_HEALTH_ITEM, KEY_CACHE_ITEM]
 
 
-def prefetch_mirrors(on_error):
+_prefetched = {}   # key -> the promise of its value, read with the mirrors at start (one use)
+
+
+def _value_of(got, item):
+    value = got[item.key]
+    return item.fallback if value == None else value
+
+
+def _reader(item):
+    return lambda got: _value_of(got, item)
+
+
+def prefetch_mirrors(on_error, also):
     """Start reading every mirrored item now, without waiting (the worker's start).
 
     The storage reads then run while the worker is still starting, and the
     first request (a key, the popup's pool) finds them done or under way.
+    One read per area (settings in local; the ledger, the cached key and the
+    items in `also` in session): each read is a round trip to the browser,
+    which the waking message would otherwise queue behind. The values of
+    `also` are for take_prefetched, once.
     """
+    items = [m.item for m in MIRRORS]
+    items.extend(also)
+    areas = {}
+    for item in items:
+        if item.area not in areas:
+            areas[item.area] = []
+        areas[item.area].append(item.key)
+    reads = {}
+    for area in Object.js_keys(areas):
+        reads[area] = _area(area).js_get(areas[area])
     for mirror in MIRRORS:
-        mirror.read().catch(on_error)
+        mirror.prime(reads[mirror.area]).catch(on_error)
+    for item in also:
+        _prefetched[item.key] = reads[item.area].then(_reader(item))
+
+
+def take_prefetched(item):
+    """The value of item as read at start (prefetch_mirrors), the first time; then a new read."""
+    promise = _prefetched[item.key]
+    if promise == None:
+        return get_item(item)
+    del _prefetched[item.key]
+    return promise
 
 
 def on_storage_changed(changes, area):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from buildtool.bundle import (RUNTIME_MODULE, bundle, drop_boolean_truth_tests,
                               drop_members_no_bundle_uses, drop_unused_prototype_members,
-                              keyword_names, slim_transcrypt)
+                              keyword_names, names_still_in, native_slices, slim_transcrypt)
 from buildtool.transpile import TRANSCRYPT_FLAGS
 import pytest
 
@@ -58,6 +58,13 @@ class Box:
         return self.area * factor + offset
 
 
+def slices(s, xs, n, none):
+    # Step 1 becomes JS slice (native_slices); a stop that may be None stays the end.
+    return [s[:4], s[n:], s[1:-1], s[-3:], s[len(s) - 1:], s[:n + 1], s[2:none], s[none:2],
+            s[n:1], s[:-10], s[10:], s[::2], s[:len(s) - 2][1:],
+            str(xs[1:]), str(xs[:-1]), str(xs[n:n + 2]), str(xs[5:]), str(xs[-5:])]
+
+
 def lines():
     box = Box(3, label='b')
     return [
@@ -77,6 +84,7 @@ def lines():
         str(box.scaled()) + ' ' + str(box.scaled(offset=1)) + ' ' + str(box.scaled(3, offset=2)),
         tagged(1),
         tagged(2, {'__kwargtrans__': None, 'value': 9}),
+        '|'.join(slices('abcdefg', [1, 2, 3], 2, None)),
     ]
 '''
 
@@ -113,7 +121,7 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
         if "return" in before or "__class__" in before:
             # Same line, but for the pure marks and the truth tests of booleans.
             assert after.replace("/* @__PURE__ */ ", "") == before.replace(
-                "__t__ (extra === null)", "      (extra === null)")
+                "__t__ (extra === null)", "      (extra === null)") or "__getslice__" in before
     for release in (False, True):
         out = tmp_path / f"bundled-{release}"
         bundle(ROOT, tmp_path, raw, out, release=release, entries=("probe",))
@@ -123,6 +131,34 @@ def test_rewritten_and_bundled_code_behaves_as_cpython(tmp_path):
                              timeout=60)
         assert run.returncode == 0, run.stderr
         assert json.loads(run.stdout) == expected, f"release={release}"
+
+
+@pytest.mark.parametrize("call,native", [
+    ("s.__getslice__ (null, 4, 1)", "s.slice (0, 4)"),
+    ("s.__getslice__ (n, null, 1)", "s.slice (n)"),
+    ("s.__getslice__ (1, -__t__ ((1)), 1)", "s.slice (1, -__t__ ((1)))"),
+    ("s.__getslice__ (null, len (s) - 1, 1)", "s.slice (0, len (s) - 1)"),
+    ("s.__getslice__ (null, len (s), 1)", "s.slice (0, len (s))"),
+    # a stop that may be null at run time (a name, a call, a choice) still means the end
+    ("s.__getslice__ (a, b, 1)", "s.slice (a, (b) ?? void 0)"),
+    ("s.__getslice__ (null, f (a, b), 1)", "s.slice (0, (f (a, b)) ?? void 0)"),
+    ("s.__getslice__ (null, a ? 1 : n + 1, 1)", "s.slice (0, (a ? 1 : n + 1) ?? void 0)"),
+    ("s.__getslice__ (null, len (a) || b, 1)", "s.slice (0, (len (a) || b) ?? void 0)"),
+    ("s.__getslice__ (t.__getslice__ (0, 2, 1), null, 1)", "s.slice (t.slice (0, 2))"),
+    ("s.__getslice__ (null, null, 2)", "s.__getslice__ (null, null, 2)"),   # a step: kept
+    ("s.__getslice__ (null, ',', 1)", "s.slice (0, (',') ?? void 0)"),   # a comma in a string
+])
+def test_slices_with_step_one_become_native(call, native):
+    assert native_slices("x = " + call + ";") == "x = " + native + ";"
+
+
+def test_a_module_with_its_own_getslice_keeps_every_call(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.js").write_text("var b = s.__getslice__ (0, 2, 1);\n", encoding="utf-8")
+    (raw / "c.js").write_text("var C = {get __getslice__ () {return f;}};\n", encoding="utf-8")
+    slim_transcrypt(raw)
+    assert (raw / "a.js").read_text(encoding="utf-8") == "var b = s.__getslice__ (0, 2, 1);\n"
 
 
 def test_class_definitions_are_marked_pure_and_lines_stay(tmp_path):
@@ -200,8 +236,45 @@ def test_prototype_members_no_bundle_names_go(tmp_path):
     bundle_text = ("String.prototype.isalnum=function(){return/^[0-9a-zA-Z]{1,}$/.test(this)};"
                    "String.prototype.lower=function(){return this.toLowerCase()};"
                    "function s(t){return t.lower()}")
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is True
+    gone = drop_members_no_bundle_uses(tmp_path, [bundle_text])
+    assert "isalnum" in gone and "lower" not in gone   # __str__ (not in it) reads lower: no matter
     got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
     assert got.count("\n") == runtime.count("\n")
     assert "String.prototype.isalnum" not in got and "String.prototype.lower" in got
-    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) is False   # nothing more to drop
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) == set()   # nothing more to drop
+
+
+def test_a_member_two_prototypes_define_goes_when_no_bundle_calls_it(tmp_path):
+    runtime = ("String.prototype.__getslice__ = function (a, b) {return 1;};\n"
+               "Array.prototype.__getslice__ = function (a, b) {return 2;};\n"
+               "String.prototype.lower = function () {return 3;};\n")
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(runtime, encoding="utf-8")
+    bundle_text = ("String.prototype.__getslice__=function(a,b){return 1};"
+                   "Array.prototype.__getslice__=function(a,b){return 2};"
+                   "String.prototype.lower=function(){return 3};x.lower()")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text]) == {"__getslice__"}
+    got = (tmp_path / f"{RUNTIME_MODULE}.js").read_text(encoding="utf-8")
+    assert "__getslice__" not in got and "String.prototype.lower" in got
+    # one call left in a bundle keeps both definitions
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(runtime, encoding="utf-8")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text + ";y.__getslice__(0,1,1)"]) == set()
+
+
+CHAIN = """\
+Array.prototype.__eq__ = function (other) { // compared by __ne__
+    return 1;
+};
+Array.prototype.__ne__ = function (other) {
+    return !this.__eq__ (other);
+};
+"""
+
+
+@pytest.mark.parametrize("chains,gone", [(True, {"__eq__", "__ne__"}), (False, {"__ne__"})])
+def test_a_member_only_a_dropped_one_calls_goes_with_it(tmp_path, chains, gone):
+    (tmp_path / f"{RUNTIME_MODULE}.js").write_text(CHAIN, encoding="utf-8")
+    bundle_text = ("Array.prototype.__eq__=function(_){return 1};"
+                   "Array.prototype.__ne__=function(_){return!this.__eq__(_)};")
+    assert drop_members_no_bundle_uses(tmp_path, [bundle_text], chains=chains) == gone
+    # what the next bundle must confirm: a name it still has means a live caller
+    assert names_still_in(["f.__eq__(x)", "g()"], gone) == gone & {"__eq__"}
