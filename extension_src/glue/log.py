@@ -11,22 +11,21 @@ compete with that request's answer on the worker's thread (with DevTools
 attached, the first console line of a fresh worker costs 0.5-2 ms).
 """
 
+from glue import soon
+
 PREFIX = '[keypool]'
 SOON_MS = 100
 
-_soon = {'lines': [], 'timer': None}
+_soon = soon.new_queue()
+
+
+def _console_log(text):
+    console.log(text)
 
 
 def flush():
     """Write the lines that contract_line_soon holds, in order."""
-    if _soon['timer'] != None:
-        clearTimeout(_soon['timer'])
-        _soon['timer'] = None
-    lines = _soon['lines']
-    if len(lines) > 0:
-        _soon['lines'] = []
-        for text in lines:
-            console.log(text)
+    soon.flush(_soon, _console_log)
 
 
 def contract_line(text):
@@ -37,9 +36,7 @@ def contract_line(text):
 
 def contract_line_soon(text):
     """A CONTRACT.md §5 line, written before the next line, within SOON_MS."""
-    _soon['lines'].append(text)
-    if _soon['timer'] == None:
-        _soon['timer'] = setTimeout(flush, SOON_MS)
+    soon.add(_soon, text, _console_log, SOON_MS)
 
 
 def info(text):

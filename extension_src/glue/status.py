@@ -2,6 +2,7 @@
 
 from core.status import status_obj
 from core.contract import STATUS
+from glue import soon
 from glue.store import set_item
 
 SOON_MS = 100
@@ -15,7 +16,7 @@ _activity = {'seen': False}
 # ~1.2 ms of every cold start, before the waking message could be answered.
 WORKER_ID = Date.now().toString(36) + '-' + Math.random().toString(36).slice(2)
 # Records of set_status_soon not yet written, oldest first.
-_soon = {'records': [], 'timer': None}
+_soon = soon.new_queue()
 
 
 def note_activity():
@@ -39,14 +40,7 @@ def _write(record):
 
 def flush_status():
     """Write the records that set_status_soon holds, in order, one write each."""
-    if _soon['timer'] != None:
-        clearTimeout(_soon['timer'])
-        _soon['timer'] = None
-    records = _soon['records']
-    if len(records) > 0:
-        _soon['records'] = []
-        for record in records:
-            _write(record)
+    soon.flush(_soon, _write)
 
 
 def set_status_soon(text, level):
@@ -56,9 +50,7 @@ def set_status_soon(text, level):
     writes (and the storage.onChanged events they bring back) then come
     after it. `at` is the time of this call.
     """
-    _soon['records'].append(_record(text, level))
-    if _soon['timer'] == None:
-        _soon['timer'] = setTimeout(flush_status, SOON_MS)
+    soon.add(_soon, _record(text, level), _write, SOON_MS)
 
 
 async def set_status(text, level):
