@@ -105,30 +105,42 @@ _NOT_ONLY_COMPARISON = re.compile(
     r"&&|\|\||\?\?|[?:,;&|^`/]|=>|<<|>>|(?<![=!<>])=(?!=)|\b(?:in|instanceof|yield|function|async|class)\b")
 
 
-def _top_level(text, start):
-    """The text of the parenthesized argument at text[start:] with strings and
-    nested brackets blanked, and the index of its closing parenthesis; None if
-    it does not close."""
+def _scan(text, start, quotes):
+    """Walk the bracketed text at text[start:] to its closing bracket: the
+    characters at its top level as [(index, char)], a string (any of `quotes`,
+    at any depth) as one (index, " "), nested brackets left out; and the
+    index of the closing bracket. None if it does not close."""
     depth, i, kept = 0, start, []
     while i < len(text):
         c = text[i]
-        if c in "'\"":
+        if c in quotes:
             j = i + 1
             while j < len(text) and text[j] != c:
                 j += 2 if text[j] == "\\" else 1
-            kept.append(" ")
+            kept.append((i, " "))
             i = j + 1
             continue
         if c in "([{":
             depth += 1
         elif c in ")]}":
             if depth == 0:
-                return "".join(kept), i
+                return kept, i
             depth -= 1
         elif depth == 0:
-            kept.append(c)
+            kept.append((i, c))
         i += 1
     return None
+
+
+def _top_level(text, start):
+    """The text of the parenthesized argument at text[start:] with strings and
+    nested brackets blanked, and the index of its closing parenthesis; None if
+    it does not close."""
+    found = _scan(text, start, "'\"")
+    if found is None:
+        return None
+    kept, close = found
+    return "".join(c for _, c in kept), close
 
 
 def drop_boolean_truth_tests(text):
@@ -163,27 +175,17 @@ _NOT_ONLY_ARITHMETIC = re.compile(r"[?&|=,:;]")
 def _arguments(text, start):
     """[(start, end)] of the top-level arguments of the call whose `(` ends at
     text[start:], and the index of its `)`; None if it does not close."""
-    spans, depth, i, first = [], 0, start, start
-    while i < len(text):
-        c = text[i]
-        if c in "'\"`":
-            j = i + 1
-            while j < len(text) and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            if depth == 0:
-                spans.append((first, i))
-                return spans, i
-            depth -= 1
-        elif c == "," and depth == 0:
+    found = _scan(text, start, "'\"`")
+    if found is None:
+        return None
+    kept, close = found
+    spans, first = [], start
+    for i, c in kept:
+        if c == ",":
             spans.append((first, i))
             first = i + 1
-        i += 1
-    return None
+    spans.append((first, close))
+    return spans, close
 
 
 def _never_null(stop):
